@@ -1,0 +1,289 @@
+"""Command-line and ini options, validated into one frozen ``AuditSettings``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .findings import Severity
+from .layouts import Layout, LoadOptions
+from .rules import Rule, RuleContext
+
+DEFAULT_MIN_DURATION = 10.0
+DEFAULT_SCOPE_IGNORE = LoadOptions().scope_ignore
+FAIL_ON_CHOICES = ("error", "warning")
+SEVERITY_CHOICES = ("error", "warning", "info", "off")
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Everything the audit needs to know, resolved once in ``pytest_configure``."""
+
+    results: Path
+    layouts: tuple[Layout, ...]
+    """Layouts to try, in order (one when ``--e2e-layout`` forces it)."""
+    rules: tuple[Rule, ...]
+    """Active rules, in code order."""
+    catalogue: tuple[Rule, ...]
+    """Every registered rule, in code order (active or not)."""
+    overrides: dict[str, Severity] = field(default_factory=dict)
+    fail_on: Severity = Severity.ERROR
+    context: RuleContext = field(default_factory=RuleContext)
+    load_options: LoadOptions = field(default_factory=LoadOptions)
+    audit_only: bool = True
+    """No explicit test paths were given: collect audit items only."""
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("e2e-audit", "end-to-end results audit (pytest-e2e-audit)")
+    group.addoption(
+        "--e2e-results",
+        dest="e2e_results",
+        metavar="DIR",
+        help="Audit the recorded runs under DIR (one test item per run)",
+    )
+    group.addoption(
+        "--e2e-layout",
+        dest="e2e_layout",
+        metavar="NAME",
+        help="Read the results as this layout instead of detecting it (default: auto)",
+    )
+    group.addoption(
+        "--e2e-select",
+        dest="e2e_select",
+        action="append",
+        metavar="RULE",
+        help="Run only these rules (code or name; repeatable or comma-separated)",
+    )
+    group.addoption(
+        "--e2e-ignore",
+        dest="e2e_ignore",
+        action="append",
+        metavar="RULE",
+        help="Do not run these rules (code or name; repeatable or comma-separated)",
+    )
+    group.addoption(
+        "--e2e-severity",
+        dest="e2e_severity",
+        action="append",
+        metavar="RULE=LEVEL",
+        help="Change a rule's severity: error, warning, info or off (repeatable)",
+    )
+    group.addoption(
+        "--e2e-fail-on",
+        dest="e2e_fail_on",
+        metavar="LEVEL",
+        help="Fail a run's item on findings at or above this severity: error or warning "
+        "(default: error)",
+    )
+    group.addoption(
+        "--e2e-min-duration",
+        dest="e2e_min_duration",
+        metavar="SECONDS",
+        help="A success shorter than this shows no sign the agent ran (default: 10)",
+    )
+    group.addoption(
+        "--e2e-scope-ignore",
+        dest="e2e_scope_ignore",
+        action="append",
+        metavar="GLOB",
+        help="Disallowed paths that are pipeline artefacts, not edits (repeatable; default: "
+        "model_patch.diff, .bench_scratch/*)",
+    )
+    parser.addini("e2e_results", "Results folder to audit (relative to the ini file)", "string")
+    parser.addini("e2e_layout", "Layout of the results folder (default: auto)", "string")
+    parser.addini("e2e_select", "Rules to run (codes or names)", "linelist")
+    parser.addini("e2e_ignore", "Rules not to run (codes or names)", "linelist")
+    parser.addini("e2e_severity", "Severity overrides, one RULE=LEVEL per line", "linelist")
+    parser.addini("e2e_fail_on", "Gate severity: error or warning (default: error)", "string")
+    parser.addini("e2e_min_duration", "Shortest plausible agent run in seconds", "string")
+    parser.addini(
+        "e2e_scope_ignore",
+        "Disallowed paths that are pipeline artefacts",
+        "linelist",
+        default=list(DEFAULT_SCOPE_IGNORE),
+    )
+
+
+class _Source:
+    """Reads one setting from the command line or, failing that, the ini file."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        inifile = config.inipath.name if config.inipath else "ini file"
+        self.ini_label = inifile
+
+    def value(self, option: str, ini: str) -> tuple[str | None, str]:
+        cli = self.config.getoption(option)
+        if cli is not None:
+            return str(cli), "--" + option.replace("_", "-")
+        raw = self.config.getini(ini)
+        text = str(raw).strip() if raw is not None else ""
+        return (text or None), f"{ini} (in {self.ini_label})"
+
+    def values(self, option: str, ini: str) -> tuple[list[str], str]:
+        cli = self.config.getoption(option)
+        if cli:
+            items = [part.strip() for entry in cli for part in str(entry).split(",")]
+            return [i for i in items if i], "--" + option.replace("_", "-")
+        raw = self.config.getini(ini) or []
+        items = [part.strip() for entry in raw for part in str(entry).split(",")]
+        return [i for i in items if i], f"{ini} (in {self.ini_label})"
+
+
+def results_option(config: pytest.Config) -> Path | None:
+    """The results folder asked for, or None when the audit is off."""
+    cli = config.getoption("e2e_results")
+    if cli:
+        return (config.invocation_params.dir / str(cli)).resolve()
+    ini = str(config.getini("e2e_results") or "").strip()
+    if ini:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        return (base / ini).resolve()
+    return None
+
+
+def build_settings(
+    config: pytest.Config,
+    results: Path,
+    layouts: Sequence[Layout],
+    rules: Sequence[Rule],
+) -> AuditSettings:
+    """Validate every option; any bad value is a ``pytest.UsageError`` naming its source."""
+    source = _Source(config)
+    if not results.exists():
+        raise pytest.UsageError(f"--e2e-results: {results} does not exist")
+    if not results.is_dir():
+        raise pytest.UsageError(f"--e2e-results: {results} is not a directory")
+    catalogue = _check_catalogue(rules)
+    _check_layouts(layouts)
+
+    layout_name, where = source.value("e2e_layout", "e2e_layout")
+    chosen: tuple[Layout, ...] = tuple(layouts)
+    if layout_name and layout_name != "auto":
+        match = [layout for layout in layouts if layout.name == layout_name]
+        if not match:
+            valid = ", ".join(["auto", *(layout.name for layout in layouts)])
+            raise pytest.UsageError(f"{where}: unknown layout {layout_name!r}; valid: {valid}")
+        chosen = tuple(match)
+
+    selected, sel_where = source.values("e2e_select", "e2e_select")
+    ignored, ign_where = source.values("e2e_ignore", "e2e_ignore")
+    active = list(catalogue)
+    if selected:
+        names = {_resolve_rule(token, catalogue, sel_where).name for token in selected}
+        active = [r for r in active if r.name in names]
+    if ignored:
+        names = {_resolve_rule(token, catalogue, ign_where).name for token in ignored}
+        active = [r for r in active if r.name not in names]
+
+    overrides: dict[str, Severity] = {}
+    ini_sev = [str(v) for v in config.getini("e2e_severity") or []]
+    cli_sev = [str(v) for v in config.getoption("e2e_severity") or []]
+    for entries, label in (
+        (ini_sev, f"e2e_severity (in {source.ini_label})"),
+        (cli_sev, "--e2e-severity"),
+    ):
+        for entry in _split(entries):
+            name, level = _parse_override(entry, catalogue, label)
+            if level is None:
+                active = [r for r in active if r.name != name]
+            else:
+                overrides[name] = level
+
+    fail_text, fail_where = source.value("e2e_fail_on", "e2e_fail_on")
+    fail_on = Severity.ERROR
+    if fail_text is not None:
+        if fail_text.lower() not in FAIL_ON_CHOICES:
+            raise pytest.UsageError(
+                f"{fail_where}: invalid value {fail_text!r}; valid: {', '.join(FAIL_ON_CHOICES)}"
+            )
+        fail_on = Severity.parse(fail_text)
+
+    duration_text, dur_where = source.value("e2e_min_duration", "e2e_min_duration")
+    min_duration = DEFAULT_MIN_DURATION
+    if duration_text is not None:
+        try:
+            min_duration = float(duration_text)
+        except ValueError:
+            min_duration = math.nan
+        if not math.isfinite(min_duration) or min_duration < 0:
+            raise pytest.UsageError(
+                f"{dur_where}: expected a number of seconds >= 0, got {duration_text!r}"
+            )
+
+    scope, _ = source.values("e2e_scope_ignore", "e2e_scope_ignore")
+    return AuditSettings(
+        results=results,
+        layouts=chosen,
+        rules=tuple(active),
+        catalogue=catalogue,
+        overrides=overrides,
+        fail_on=fail_on,
+        context=RuleContext(min_duration_s=min_duration),
+        load_options=LoadOptions(scope_ignore=tuple(scope)),
+        audit_only=config.args_source != pytest.Config.ArgsSource.ARGS,
+    )
+
+
+def _split(entries: Iterable[str]) -> Iterable[str]:
+    for entry in entries:
+        for part in entry.split(","):
+            if part.strip():
+                yield part.strip()
+
+
+def _check_catalogue(rules: Sequence[Rule]) -> tuple[Rule, ...]:
+    by_code: dict[str, Rule] = {}
+    by_name: dict[str, Rule] = {}
+    for entry in rules:
+        for key, seen in ((entry.code, by_code), (entry.name, by_name)):
+            other = seen.get(key)
+            if other is not None and other is not entry:
+                raise pytest.UsageError(
+                    f"e2e-audit: two rules share {key!r}: {other.code} {other.name} and "
+                    f"{entry.code} {entry.name}; codes and names must be unique"
+                )
+            seen[key] = entry
+    return tuple(sorted(by_code.values(), key=lambda r: r.code))
+
+
+def _check_layouts(layouts: Sequence[Layout]) -> None:
+    names = [layout.name for layout in layouts]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise pytest.UsageError(f"e2e-audit: more than one layout is named {duplicates[0]!r}")
+
+
+def rule_list(catalogue: Sequence[Rule]) -> str:
+    return ", ".join(f"{r.code} {r.name}" for r in catalogue)
+
+
+def _resolve_rule(token: str, catalogue: Sequence[Rule], where: str) -> Rule:
+    for entry in catalogue:
+        if token.upper() == entry.code or token.lower() == entry.name:
+            return entry
+    raise pytest.UsageError(f"{where}: unknown rule {token!r}; valid: {rule_list(catalogue)}")
+
+
+def _parse_override(
+    entry: str, catalogue: Sequence[Rule], where: str
+) -> tuple[str, Severity | None]:
+    name, sep, level = entry.partition("=")
+    if not sep:
+        raise pytest.UsageError(
+            f"{where}: expected RULE=LEVEL, got {entry!r}; LEVEL is one of "
+            f"{', '.join(SEVERITY_CHOICES)}"
+        )
+    target = _resolve_rule(name.strip(), catalogue, where)
+    level = level.strip().lower()
+    if level not in SEVERITY_CHOICES:
+        raise pytest.UsageError(
+            f"{where}: invalid severity {level!r} for {target.name}; valid: "
+            f"{', '.join(SEVERITY_CHOICES)}"
+        )
+    return target.name, None if level == "off" else Severity.parse(level)

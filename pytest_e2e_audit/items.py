@@ -1,0 +1,163 @@
+"""The audit's pytest nodes: one collector for the results tree, one item per recorded run."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._settings import AuditSettings
+from ._text import clean, node_name
+from .findings import Finding, Severity
+from .layouts import Layout, RunRef, walk
+from .records import RunRecord
+from .rules import Rule, apply_rules
+
+SETTINGS_KEY = pytest.StashKey[AuditSettings]()
+RUNS_NODEID = "e2e-runs"
+"""Node id of the results collector; run items are ``e2e-runs::<run path>``."""
+
+
+class E2EAuditWarning(UserWarning):
+    """Something in the results tree was skipped (a link out of it, an unlistable folder)."""
+
+
+class CollectionProblem(Exception):
+    """The results tree cannot be audited as asked; shown as a collection error."""
+
+
+class AuditFailure(Exception):
+    """A run has findings at or above the gate severity."""
+
+    def __init__(self, findings: Sequence[Finding], fail_on: Severity) -> None:
+        super().__init__(findings[0].headline() if findings else "")
+        self.findings = list(findings)
+        self.fail_on = fail_on
+
+    def render(self) -> str:
+        return render_findings(self.findings, self.fail_on)
+
+
+def render_findings(findings: Sequence[Finding], fail_on: Severity) -> str:
+    """One finding per line: those at the gate first, each in catalogue order."""
+    gating = [f for f in findings if f.severity >= fail_on]
+    rest = [f for f in findings if f.severity < fail_on]
+    lines = [f.headline() for f in gating]
+    lines += [f"{f.code} {f.rule} [{f.severity.label}]: {f.message}" for f in rest]
+    return "\n".join(lines)
+
+
+def properties(
+    record: RunRecord, findings: Sequence[Finding], rules: Sequence[Rule], fail_on: Severity
+) -> list[tuple[str, object]]:
+    """JUnit ``<property>`` pairs for a run (``e2e.run`` and ``e2e.findings`` always)."""
+    order = {r.name: i for i, r in enumerate(rules)}
+    names = sorted({f.rule for f in findings}, key=lambda n: order.get(n, len(order)))
+    failing = sorted(
+        {f.rule for f in findings if f.severity >= fail_on}, key=lambda n: order.get(n, 0)
+    )
+    props: list[tuple[str, object]] = [
+        ("e2e.run", record.run_id),
+        ("e2e.findings", " ".join(names)),
+        ("e2e.failing", " ".join(failing)),
+        ("e2e.layout", record.layout),
+        ("e2e.status", record.status_recorded if record.status_recorded is not None else ""),
+    ]
+    if record.status == "success":
+        success_rules = {r.name for r in rules if r.success_check}
+        verified = not any(f.rule in success_rules for f in findings)
+        props.append(("e2e.verified_success", "true" if verified else "false"))
+    optional: dict[str, object | None] = {
+        "e2e.exit_code": record.exit_code,
+        "e2e.duration_s": None if record.duration_s is None else round(record.duration_s, 3),
+        "e2e.agent": record.agent,
+        "e2e.model": record.model,
+        "e2e.started": record.started_at.isoformat() if record.started_at else None,
+        "e2e.patch_bytes": record.patch.bytes if record.patch else None,
+        "e2e.tokens_recorded": record.tokens_recorded.total if record.tokens_recorded else None,
+    }
+    observed = record.observed_tokens
+    if observed is not None:
+        optional["e2e.tokens_observed"] = observed.total
+        optional["e2e.tokens_source"] = str(observed.location or observed.source)
+    props += [(k, v) for k, v in optional.items() if v is not None]
+    return props
+
+
+class ResultsCollector(pytest.Collector):
+    """Walks the results tree once (names only) and yields one ``RunItem`` per run."""
+
+    def collect(self) -> Iterator[RunItem]:
+        settings = self.config.stash[SETTINGS_KEY]
+        tree = walk(settings.results)
+        for note in tree.notes:
+            warnings.warn(E2EAuditWarning(f"e2e-audit: {clean(note, 300)}"), stacklevel=1)
+        layout, refs = _choose(settings.layouts, tree)
+        if layout is None:
+            tried = ", ".join(lay.name for lay in settings.layouts)
+            raise CollectionProblem(
+                f"no recorded runs found under {settings.results} (layouts tried: {tried}); "
+                "check --e2e-results, or force a layout with --e2e-layout"
+            )
+        used: dict[str, int] = {}
+        for ref in refs:
+            name = node_name(ref.run_id)
+            if name in used:
+                used[name] += 1
+                name = f"{name}~{used[name]}"
+            else:
+                used[name] = 1
+            yield RunItem.from_parent(self, name=name, ref=ref, layout=layout)
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str | Any:
+        if isinstance(excinfo.value, CollectionProblem):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+def _choose(layouts: Sequence[Layout], tree: Any) -> tuple[Layout | None, list[RunRef]]:
+    for layout in layouts:
+        refs = list(layout.discover(tree))
+        if refs:
+            return layout, refs
+    return None, []
+
+
+class RunItem(pytest.Item):
+    """One recorded run; its assertions are the active integrity rules."""
+
+    def __init__(self, *, ref: RunRef, layout: Layout, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ref = ref
+        self.layout = layout
+        self.findings: list[Finding] = []
+
+    def runtest(self) -> None:
+        settings = self.config.stash[SETTINGS_KEY]
+        record = self.layout.load(self.ref, settings.results, settings.load_options)
+        self.findings = apply_rules(record, settings.rules, settings.context, settings.overrides)
+        self.user_properties.extend(
+            properties(record, self.findings, settings.catalogue, settings.fail_on)
+        )
+        below = [f for f in self.findings if f.severity < settings.fail_on]
+        if below:
+            self.add_report_section("call", "e2e findings", render_findings(below, Severity.ERROR))
+        if any(f.severity >= settings.fail_on for f in self.findings):
+            raise AuditFailure(self.findings, settings.fail_on)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | Any:
+        if isinstance(excinfo.value, AuditFailure):
+            return excinfo.value.render()
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.ref.path / self.ref.record, None, f"e2e run {self.ref.run_id}"

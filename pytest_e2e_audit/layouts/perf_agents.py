@@ -1,0 +1,629 @@
+"""The perf-agents-bench / ISO-Bench layout: a run is a folder holding ``journal.json``.
+
+See FORMATS.md §1. Found at any depth: the flat legacy layout, the nested
+``<repo>/<agent>/<model>/<timestamp>/<item>/`` one, parked runs and export folders.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from ..findings import Location
+from ..records import (
+    AgentVerdict,
+    FileIssue,
+    LogFacts,
+    PatchFacts,
+    RunRecord,
+    ScopeFacts,
+    SignatureCount,
+    Status,
+    TokenUsage,
+)
+from ..scanning.files import FileProblem, check_file, iter_line_blocks, open_binary
+from ..scanning.jsondoc import JsonDoc, load_json, parse_json_text
+from ..scanning.logs import LogScan, scan_log
+from ..scanning.signatures import BY_KIND, SIGNATURE_KINDS
+from ..scanning.trajectory import TrajectoryScan, scan_trajectory
+from . import Layout, LoadOptions, RunRef, Tree
+
+JOURNAL = "journal.json"
+AGENT_KEYS = ("trae", "claude_code", "codex_cli", "codex", "openhands")
+"""Journal keys naming the agent block, in the order they are looked for."""
+KNOWN_STATUSES = ("success", "error")
+# Log-file prefixes to try per agent: codex_cli and old trae runs write openhands_*.txt.
+_LOG_PREFIXES = {
+    "trae": ("trae", "openhands"),
+    "claude_code": ("claude_code",),
+    "codex": ("codex",),
+    "codex_cli": ("openhands",),
+    "openhands": ("openhands",),
+}
+_ANY_PREFIXES = ("trae", "claude_code", "codex", "openhands")
+_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$")
+_TOKEN_KEYS = ("token_usage", "tokens", "usage")
+_DIFF_HEADER_RE = re.compile(r"^diff --git ", re.M)
+
+
+class PerfAgentsLayout(Layout):
+    name = "perf-agents-bench"
+    description = "perf-agents-bench / ISO-Bench: one folder per run holding journal.json"
+
+    def discover(self, tree: Tree) -> Iterator[RunRef]:
+        for folder in tree.folders:
+            if JOURNAL in folder.files:
+                yield RunRef(folder.rel, folder.path, JOURNAL)
+
+    def load(self, ref: RunRef, root: Path, options: LoadOptions) -> RunRecord:
+        return _Loader(ref, root, options).load()
+
+
+@dataclass
+class _Loader:
+    ref: RunRef
+    root: Path
+    options: LoadOptions
+    issues: list[FileIssue] = field(default_factory=list)
+    locations: dict[str, Location] = field(default_factory=dict)
+    log_names: dict[str, str] = field(default_factory=dict)
+
+    # -- files ---------------------------------------------------------------------------
+
+    def stat(self, name: str) -> int | None:
+        """Size of a run file, None when absent or unusable (the latter noted as an issue)."""
+        try:
+            st = check_file(self.ref.path / name, self.root)
+        except FileProblem as exc:
+            self.issues.append(FileIssue(file=name, problem=exc.problem))
+            return None
+        return None if st is None else st.st_size
+
+    def json(self, name: str) -> JsonDoc | None:
+        if self.stat(name) is None:
+            return None
+        try:
+            return load_json(self.ref.path / name)
+        except FileProblem as exc:
+            self.issues.append(FileIssue(file=name, problem=exc.problem))
+            return None
+
+    # -- the record ----------------------------------------------------------------------
+
+    def load(self) -> RunRecord:
+        base: dict[str, Any] = {
+            "run_id": self.ref.run_id,
+            "layout": PerfAgentsLayout.name,
+            "record_file": JOURNAL,
+            "item_id": self.ref.path.name,
+            "known_statuses": KNOWN_STATUSES,
+        }
+        base.update(self._path_facts())
+        journal = self._journal()
+        if journal is None:
+            return RunRecord(readable=False, file_issues=tuple(self.issues), **base)
+        value: dict[str, Any] = journal.value
+        agent_key = next((k for k in AGENT_KEYS if isinstance(value.get(k), dict)), None)
+        raw_meta = value.get("run_metadata")
+        meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+        agent = agent_key or _str(meta.get("agent")) or base.get("agent")
+        fields: dict[str, Any] = dict(base)
+        fields.update(
+            task_id=_str(value.get("task_id")),
+            repo=_str(meta.get("repo")) or base.get("repo"),
+            agent=agent,
+            model=_str(meta.get("model")) or base.get("model"),
+        )
+        fields.update(self._status(journal))
+        fields.update(self._agent_block(journal, agent_key))
+        fields.update(self._error(journal))
+        logs, stdout, stderr = self._logs(agent)
+        trajectory = self._trajectory()
+        fields.update(self._dates(journal, meta, trajectory, fields.get("duration_s")))
+        fields["tokens_recorded"] = _recorded_tokens(journal, agent_key)
+        claude = _claude_result(stdout) if agent == "claude_code" else None
+        fields["tokens_observed"] = tuple(self._observed_tokens(stdout, stderr, trajectory, claude))
+        fields["agent_verdict"] = self._verdict(stdout, trajectory, claude)
+        fields["steps"] = self._steps(stdout, trajectory, claude)
+        fields["llm_calls"] = trajectory.llm_calls if trajectory else None
+        fields["has_trajectory"] = trajectory is not None
+        fields["api_errors"], fields["api_retries"] = _signatures(
+            [(f.file, scan) for f, scan in logs]
+        )
+        fields["logs"] = tuple(f for f, _ in logs)
+        fields["patch"] = self._patch(journal)
+        fields["scope"] = self._scope(journal)
+        known = {"task_id", "commits", "agent_branch", "status", "run_metadata", "experiment"}
+        known |= {"preflight", "metrics", "timestamps", "error", "error_type", *AGENT_KEYS}
+        fields["extra"] = {k: v for k, v in value.items() if k not in known}
+        fields["locations"] = self.locations
+        fields["file_issues"] = tuple(self.issues)
+        return RunRecord(**fields)
+
+    def _path_facts(self) -> dict[str, Any]:
+        """repo/agent/model/timestamp from ``<repo>/<agent>/<model>/<timestamp>/<item>``."""
+        parts = self.ref.run_id.split("/")
+        if len(parts) >= 5 and _TIMESTAMP_RE.match(parts[-2]):
+            return {"repo": parts[-5], "agent": parts[-4], "model": parts[-3]}
+        return {}
+
+    def _journal(self) -> JsonDoc | None:
+        size = self.stat(JOURNAL)
+        if size is None:
+            if not any(i.file == JOURNAL for i in self.issues):
+                self.issues.append(FileIssue(file=JOURNAL, problem="is missing"))
+            self._mark_record_issue()
+            return None
+        try:
+            doc = load_json(self.ref.path / JOURNAL)
+        except FileProblem as exc:
+            self.issues.append(FileIssue(file=JOURNAL, problem=exc.problem, is_record=True))
+            return None
+        if not isinstance(doc.value, dict):
+            kind = type(doc.value).__name__
+            kind = {"list": "a JSON array", "str": "a JSON string", "NoneType": "JSON null"}.get(
+                kind, f"a JSON {kind}"
+            )
+            self.issues.append(
+                FileIssue(file=JOURNAL, problem=f"holds {kind}, not an object", is_record=True)
+            )
+            return None
+        return doc
+
+    def _mark_record_issue(self) -> None:
+        self.issues[:] = [
+            i.model_copy(update={"is_record": True}) if i.file == JOURNAL else i
+            for i in self.issues
+        ]
+
+    def _at(self, field_name: str, doc: JsonDoc, *path: str) -> None:
+        self.locations[field_name] = Location(
+            file=JOURNAL, line=doc.line(*path), key=".".join(path)
+        )
+
+    def _status(self, journal: JsonDoc) -> dict[str, Any]:
+        raw = journal.get("status")
+        self._at("status", journal, "status")
+        if raw is None:
+            return {"status_recorded": None, "status": "unknown"}
+        text = raw if isinstance(raw, str) else json.dumps(raw)
+        status: Status = text if text in KNOWN_STATUSES else "unknown"  # type: ignore[assignment]
+        return {"status_recorded": text, "status": status}
+
+    def _agent_block(self, journal: JsonDoc, key: str | None) -> dict[str, Any]:
+        if key is None:
+            return {}
+        out: dict[str, Any] = {}
+        code = journal.get(key, "returncode")
+        if isinstance(code, int) and not isinstance(code, bool):
+            out["exit_code"] = code
+            self._at("exit_code", journal, key, "returncode")
+        duration = journal.get(key, "duration_s")
+        if isinstance(duration, (int, float)) and not isinstance(duration, bool):
+            out["duration_s"] = float(duration)
+            self._at("duration_s", journal, key, "duration_s")
+        return out
+
+    def _error(self, journal: JsonDoc) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, key in (("error_message", "error"), ("error_type", "error_type")):
+            raw = journal.get(key)
+            if raw is not None:
+                out[name] = raw if isinstance(raw, str) else json.dumps(raw)
+            if key in journal.value:
+                self._at(name, journal, key)
+        return out
+
+    def _dates(
+        self,
+        journal: JsonDoc,
+        meta: dict[str, Any],
+        trajectory: TrajectoryScan | None,
+        duration: float | None,
+    ) -> dict[str, Any]:
+        stamp = _str(meta.get("run_timestamp"))
+        if stamp and _TIMESTAMP_RE.match(stamp):
+            line = journal.line("run_metadata", "run_timestamp")
+            return {
+                "started_at": datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S"),
+                "started_source": f"run_metadata.run_timestamp ({JOURNAL}:{line})",
+            }
+        parts = self.ref.run_id.split("/")
+        for part in reversed(parts[:-1]):
+            if _TIMESTAMP_RE.match(part):
+                return {
+                    "started_at": datetime.strptime(part, "%Y-%m-%d_%H-%M-%S"),
+                    "started_source": f"timestamp folder {part}",
+                }
+        if trajectory and trajectory.start_time:
+            try:
+                started = datetime.fromisoformat(trajectory.start_time)
+            except ValueError:
+                started = None
+            if started is not None:
+                return {"started_at": started, "started_source": "trajectory.json start_time"}
+        written = journal.get("timestamps", "written")
+        if isinstance(written, (int, float)) and not isinstance(written, bool):
+            try:
+                end = datetime.fromtimestamp(float(written), tz=timezone.utc)
+            except (OverflowError, OSError, ValueError):
+                return {}
+            start = end.timestamp() - (duration or 0.0)
+            return {
+                "started_at": datetime.fromtimestamp(start, tz=timezone.utc).replace(tzinfo=None),
+                "started_source": "timestamps.written minus the agent duration (UTC)",
+            }
+        return {}
+
+    # -- logs and trajectory -------------------------------------------------------------
+
+    def _logs(
+        self, agent: str | None
+    ) -> tuple[list[tuple[LogFacts, LogScan]], LogScan | None, LogScan | None]:
+        prefixes = _LOG_PREFIXES.get(agent or "", _ANY_PREFIXES)
+        scanned: list[tuple[LogFacts, LogScan]] = []
+        found: dict[str, LogScan] = {}
+        for prefix in prefixes:
+            roles: tuple[Literal["stdout", "stderr"], ...] = ("stdout", "stderr")
+            for role in roles:
+                if role in found:
+                    continue
+                name = f"{prefix}_{role}.txt"
+                size = self.stat(name)
+                if size is None:
+                    continue
+                try:
+                    scan = scan_log(
+                        self.ref.path / name, size, keep_last_line=(prefix == "claude_code")
+                    )
+                except FileProblem as exc:
+                    self.issues.append(FileIssue(file=name, problem=exc.problem))
+                    continue
+                found[role] = scan
+                self.log_names[role] = name
+                facts = LogFacts(
+                    file=name,
+                    role=role,
+                    bytes=size,
+                    lines=scan.lines,
+                    blank=not scan.nonblank,
+                )
+                scanned.append((facts, scan))
+            if found:
+                break
+        return scanned, found.get("stdout"), found.get("stderr")
+
+    def _trajectory(self) -> TrajectoryScan | None:
+        size = self.stat("trajectory.json")
+        if size is None:
+            return None
+        try:
+            return scan_trajectory(self.ref.path / "trajectory.json", size)
+        except FileProblem as exc:
+            self.issues.append(FileIssue(file="trajectory.json", problem=exc.problem))
+            return None
+
+    def _observed_tokens(
+        self,
+        stdout: LogScan | None,
+        stderr: LogScan | None,
+        trajectory: TrajectoryScan | None,
+        claude: _ClaudeResult | None,
+    ) -> Iterator[TokenUsage]:
+        if trajectory is not None and (trajectory.usage_entries or trajectory.llm_calls == 0):
+            detail = (
+                f"sum of {trajectory.usage_entries} llm_interactions"
+                if trajectory.usage_entries
+                else "no LLM call completed"
+            )
+            yield TokenUsage(
+                input=trajectory.input_tokens,
+                output=trajectory.output_tokens,
+                total=trajectory.input_tokens + trajectory.output_tokens,
+                source="trajectory",
+                detail=detail,
+                location=Location(file="trajectory.json"),
+            )
+        stdout_file = self._log_file("stdout")
+        if stdout is not None and stdout.trae_total is not None:
+            tin, tout, line = stdout.trae_total
+            yield TokenUsage(
+                input=tin,
+                output=tout,
+                total=tin + tout,
+                source="stdout-total-row",
+                detail="last cumulative step row",
+                location=Location(file=stdout_file, line=line),
+            )
+        if stdout is not None and "Total Tokens" in stdout.trae_rows:
+            row = stdout.trae_rows["Total Tokens"]
+            yield TokenUsage(
+                input=_int_text(stdout.trae_rows.get("Input Tokens")),
+                output=_int_text(stdout.trae_rows.get("Output Tokens")),
+                total=_int_text(row),
+                source="stdout-summary",
+                detail="Execution Summary table",
+                location=Location(file=stdout_file, line=row.line),
+            )
+        if claude is not None and claude.usage is not None:
+            yield claude.usage.model_copy(
+                update={"location": Location(file=stdout_file, line=claude.line, key="usage")}
+            )
+        for scan, role in ((stderr, "stderr"), (stdout, "stdout")):
+            if scan is not None and scan.codex_tokens is not None:
+                total, line = scan.codex_tokens
+                yield TokenUsage(
+                    total=total,
+                    source="codex-tokens-used",
+                    detail="codex 'tokens used' line",
+                    location=Location(file=self._log_file(role), line=line),
+                )
+                break
+
+    def _log_file(self, role: str) -> str:
+        return self.log_names.get(role, f"{role}.txt")
+
+    def _verdict(
+        self,
+        stdout: LogScan | None,
+        trajectory: TrajectoryScan | None,
+        claude: _ClaudeResult | None,
+    ) -> AgentVerdict | None:
+        if stdout is not None and "Success" in stdout.trae_rows:
+            row = stdout.trae_rows["Success"]
+            if row.value.startswith(("✅", "❌")):
+                return AgentVerdict(
+                    success=row.value.startswith("✅"),
+                    text=row.value,
+                    source="trae-summary",
+                    location=Location(file=self._log_file("stdout"), line=row.line),
+                )
+        if claude is not None and claude.is_error is not None:
+            return AgentVerdict(
+                success=not claude.is_error,
+                text=f"is_error: {str(claude.is_error).lower()}"
+                + (f", subtype: {claude.subtype}" if claude.subtype else ""),
+                source="claude-result",
+                location=Location(file=self._log_file("stdout"), line=claude.line, key="is_error"),
+            )
+        if trajectory is not None and trajectory.success is not None:
+            return AgentVerdict(
+                success=trajectory.success,
+                text=f"success: {str(trajectory.success).lower()}",
+                source="trajectory",
+                location=Location(
+                    file="trajectory.json", line=trajectory.success_line, key="success"
+                ),
+            )
+        return None
+
+    def _steps(
+        self,
+        stdout: LogScan | None,
+        trajectory: TrajectoryScan | None,
+        claude: _ClaudeResult | None,
+    ) -> int | None:
+        if stdout is not None and "Steps" in stdout.trae_rows:
+            steps = _int_text(stdout.trae_rows["Steps"])
+            if steps is not None:
+                return steps
+        if trajectory is not None and trajectory.steps is not None:
+            return trajectory.steps
+        if claude is not None:
+            return claude.num_turns
+        return None
+
+    # -- patch and scope -----------------------------------------------------------------
+
+    def _patch(self, journal: JsonDoc) -> PatchFacts:
+        name = "model_patch.diff"
+        size = self.stat(name)
+        facts: dict[str, Any] = {"file": name, "exists": size is not None}
+        if size is not None:
+            facts["bytes"] = size
+            try:
+                facts["blank"], facts["files_touched"] = _patch_content(self.ref.path / name)
+            except FileProblem as exc:
+                self.issues.append(FileIssue(file=name, problem=exc.problem))
+        loc = journal.get("metrics", "patch_size_loc")
+        if isinstance(loc, int) and not isinstance(loc, bool):
+            facts["metrics_loc"] = loc
+            facts["metrics_location"] = Location(
+                file=JOURNAL,
+                line=journal.line("metrics", "patch_size_loc"),
+                key="metrics.patch_size_loc",
+            )
+        prediction = self._prediction()
+        if prediction is not None:
+            facts["prediction_bytes"], facts["prediction_location"] = prediction
+        return PatchFacts(**facts)
+
+    def _prediction(self) -> tuple[int, Location] | None:
+        name = "prediction.jsonl"
+        if self.stat(name) is None:
+            return None
+        try:
+            with open_binary(self.ref.path / name) as fh:
+                for block, _ in iter_line_blocks(fh):
+                    first = block.split("\n", 1)[0]
+                    doc = parse_json_text(first)
+                    patch = doc.get("model_patch")
+                    if patch is None:
+                        return None
+                    text = patch if isinstance(patch, str) else ""
+                    return len(text.strip()), Location(file=name, line=1, key="model_patch")
+        except FileProblem as exc:
+            self.issues.append(FileIssue(file=name, problem=exc.problem))
+        except ValueError as exc:
+            self.issues.append(FileIssue(file=name, problem=str(exc)))
+        return None
+
+    def _scope(self, journal: JsonDoc) -> ScopeFacts:
+        facts: dict[str, Any] = {}
+        count = journal.get("metrics", "violations_count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            facts["violations_count"] = count
+            facts["violations_location"] = Location(
+                file=JOURNAL,
+                line=journal.line("metrics", "violations_count"),
+                key="metrics.violations_count",
+            )
+        targets = self.json("diff_targets.json")
+        if targets is not None and isinstance(targets.get("disallowed"), list):
+            listed = [str(p) for p in targets.get("disallowed")]
+            ignored = [p for p in listed if _ignored(p, self.options.scope_ignore)]
+            facts["disallowed"] = tuple(p for p in listed if p not in ignored)
+            facts["ignored"] = tuple(ignored)
+            facts["location"] = Location(
+                file="diff_targets.json", line=targets.line("disallowed"), key="disallowed"
+            )
+        return ScopeFacts(**facts)
+
+
+@dataclass
+class _ClaudeResult:
+    is_error: bool | None
+    subtype: str | None
+    num_turns: int | None
+    usage: TokenUsage | None
+    line: int | None
+
+
+def _claude_result(stdout: LogScan | None) -> _ClaudeResult | None:
+    """The ``claude --output-format json`` object: the last non-empty line of stdout."""
+    if stdout is None or not stdout.last_line:
+        return None
+    try:
+        value = json.loads(stdout.last_line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    is_error = value.get("is_error") if isinstance(value.get("is_error"), bool) else None
+    turns = value.get("num_turns")
+    usage = value.get("usage")
+    tokens = None
+    if isinstance(usage, dict):
+        parts = {
+            k: usage.get(k)
+            for k in (
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+                "output_tokens",
+            )
+        }
+        ints = {k: v for k, v in parts.items() if isinstance(v, int) and not isinstance(v, bool)}
+        if ints:
+            tin = sum(v for k, v in ints.items() if k != "output_tokens")
+            tout = ints.get("output_tokens", 0)
+            tokens = TokenUsage(
+                input=tin,
+                output=tout,
+                total=tin + tout,
+                source="claude-usage",
+                detail="Claude Code JSON usage, cache reads and writes counted as input",
+            )
+    return _ClaudeResult(
+        is_error=is_error,
+        subtype=_str(value.get("subtype")),
+        num_turns=turns if isinstance(turns, int) and not isinstance(turns, bool) else None,
+        usage=tokens,
+        line=stdout.last_line_no,
+    )
+
+
+def _recorded_tokens(journal: JsonDoc, agent_key: str | None) -> TokenUsage | None:
+    """Token usage written by the pipeline itself (the journal schema has none so far)."""
+    places: list[tuple[str, ...]] = [(k,) for k in _TOKEN_KEYS]
+    if agent_key:
+        places += [(agent_key, k) for k in _TOKEN_KEYS]
+    for path in places:
+        raw = journal.get(*path)
+        usage = _usage(raw)
+        if usage is not None:
+            tin, tout, total = usage
+            return TokenUsage(
+                input=tin,
+                output=tout,
+                total=total,
+                source="journal",
+                location=Location(file=JOURNAL, line=journal.line(*path), key=".".join(path)),
+            )
+    return None
+
+
+def _usage(raw: Any) -> tuple[int | None, int | None, int | None] | None:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return None, None, raw
+    if not isinstance(raw, dict):
+        return None
+
+    def pick(*names: str) -> int | None:
+        for name in names:
+            value = raw.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return None
+
+    tin = pick("input_tokens", "input", "prompt_tokens")
+    tout = pick("output_tokens", "output", "completion_tokens")
+    total = pick("total_tokens", "total")
+    if tin is None and tout is None and total is None:
+        return None
+    if total is None and tin is not None and tout is not None:
+        total = tin + tout
+    return tin, tout, total
+
+
+def _signatures(logs: list[tuple[str, LogScan]]) -> tuple[tuple[SignatureCount, ...], int]:
+    merged: dict[str, SignatureCount] = {}
+    retries = 0
+    for file, scan in logs:
+        retries += scan.retries
+        for kind, hit in scan.hits.items():
+            if kind in merged:
+                old = merged[kind]
+                merged[kind] = old.model_copy(update={"count": old.count + hit.count})
+            else:
+                merged[kind] = SignatureCount(
+                    kind=kind,
+                    tag=BY_KIND[kind].tag,
+                    count=hit.count,
+                    first=Location(file=file, line=hit.first_line),
+                    excerpt=hit.excerpt,
+                )
+    ordered = tuple(merged[k] for k in SIGNATURE_KINDS if k in merged)
+    return ordered, retries
+
+
+def _patch_content(path: Path) -> tuple[bool, int]:
+    blank = True
+    touched = 0
+    with open_binary(path) as fh:
+        for block, _ in iter_line_blocks(fh):
+            if blank and not block.isspace():
+                blank = False
+            touched += len(_DIFF_HEADER_RE.findall(block)) if "diff --git " in block else 0
+    return blank, touched
+
+
+def _ignored(path: str, globs: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(path, g) for g in globs)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int_text(row: Any) -> int | None:
+    if row is None:
+        return None
+    text = str(getattr(row, "value", row)).replace(",", "").strip()
+    return int(text) if text.isdigit() else None

@@ -1,0 +1,214 @@
+"""``RunRecord``: one recorded run, normalised, with the location of every fact.
+
+Layouts build records; rules read them and never open files themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .findings import Location
+
+Status = Literal["success", "error", "unknown"]
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TokenUsage(_Value):
+    """Token counts and where they came from."""
+
+    input: int | None = None
+    """Input (prompt) tokens."""
+    output: int | None = None
+    """Output (completion) tokens."""
+    total: int | None = None
+    """Total tokens; ``input + output`` when the source gives no total of its own."""
+    source: str
+    """Kind of source: ``journal``, ``trajectory``, ``stdout-total-row``, ``stdout-summary``,
+    ``claude-usage``, ``codex-tokens-used``."""
+    detail: str = ""
+    """Human-readable detail, e.g. ``sum of 14 llm_interactions``."""
+    location: Location | None = None
+    """Where the numbers were read."""
+
+    def describe(self) -> str:
+        if self.input is not None and self.output is not None:
+            numbers = f"{self.input:,} input + {self.output:,} output = {self.total or 0:,} tokens"
+        else:
+            numbers = f"{self.total or 0:,} tokens"
+        where = f" in {self.location}" if self.location else ""
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{numbers}{where}{detail}"
+
+
+class AgentVerdict(_Value):
+    """What the agent itself said about the outcome."""
+
+    success: bool
+    """True when the agent reports success."""
+    text: str
+    """The verdict as printed, e.g. ``❌ No`` or ``is_error: true``."""
+    source: str
+    """``trae-summary``, ``trajectory`` or ``claude-result``."""
+    location: Location
+    """Where the verdict was read."""
+
+
+class SignatureCount(_Value):
+    """Occurrences of one API-error signature kind across the run's logs."""
+
+    kind: str
+    """Signature kind (see ``scanning.signatures``)."""
+    tag: str
+    """``infra`` or ``agent``."""
+    count: int
+    """Matching lines."""
+    first: Location
+    """First occurrence."""
+    excerpt: str
+    """The first matching line, as found (untrusted; clean before showing)."""
+
+
+class PatchFacts(_Value):
+    """The patch the run produced, and what other files claim about it."""
+
+    file: str
+    """Patch file name relative to the run folder."""
+    exists: bool
+    """Whether the file exists."""
+    bytes: int | None = None
+    """Size in bytes."""
+    blank: bool | None = None
+    """True when empty or whitespace-only."""
+    files_touched: int | None = None
+    """``diff --git`` headers in the patch."""
+    prediction_bytes: int | None = None
+    """Length of ``model_patch`` in the prediction file, stripped; None when absent."""
+    prediction_location: Location | None = None
+    """Where the prediction's ``model_patch`` was read."""
+    metrics_loc: int | None = None
+    """``metrics.patch_size_loc`` as the journal claims it."""
+    metrics_location: Location | None = None
+    """Where ``patch_size_loc`` was read."""
+
+
+class ScopeFacts(_Value):
+    """Edits outside the allowed targets, as the pipeline itself reported them."""
+
+    violations_count: int | None = None
+    """``metrics.violations_count`` from the journal."""
+    violations_location: Location | None = None
+    """Where that count was read."""
+    disallowed: tuple[str, ...] | None = None
+    """``diff_targets.disallowed`` minus pipeline artefacts; None when the file is absent."""
+    ignored: tuple[str, ...] = ()
+    """Disallowed entries dropped as pipeline artefacts (``--e2e-scope-ignore``)."""
+    location: Location | None = None
+    """Where the disallowed list was read."""
+
+
+class LogFacts(_Value):
+    """One agent log that was scanned."""
+
+    file: str
+    """Log file relative to the run folder."""
+    role: Literal["stdout", "stderr"]
+    """Which stream it captured."""
+    bytes: int
+    """Size in bytes."""
+    lines: int
+    """Line count."""
+    blank: bool
+    """True when empty or whitespace-only."""
+
+
+class FileIssue(_Value):
+    """A file of the run that exists but could not be used."""
+
+    file: str
+    """File relative to the run folder."""
+    problem: str
+    """What is wrong, as a phrase that follows the file name."""
+    is_record: bool = False
+    """True for the run's main record file (the run cannot be audited without it)."""
+
+
+class RunRecord(_Value):
+    """One recorded attempt, normalised from whichever layout wrote it."""
+
+    run_id: str
+    """Run folder relative to the results root (POSIX separators)."""
+    layout: str
+    """Name of the layout that read it."""
+    record_file: str
+    """Main record file, relative to the run folder."""
+    readable: bool = True
+    """False when the main record could not be parsed; most other fields are then empty."""
+    task_id: str | None = None
+    """Task (or instance) id."""
+    item_id: str | None = None
+    """Item folder name / attempt id."""
+    repo: str | None = None
+    """Target repository, as the pipeline names it."""
+    agent: str | None = None
+    """Agent kind (``trae``, ``claude_code``, ``codex``, ``codex_cli``, ``openhands`` …)."""
+    model: str | None = None
+    """Model name, as the pipeline names it."""
+    started_at: datetime | None = None
+    """When the run started (naive datetimes are pipeline-local time)."""
+    started_source: str | None = None
+    """Where ``started_at`` came from."""
+    status_recorded: str | None = None
+    """The status exactly as recorded; None when missing."""
+    status: Status = "unknown"
+    """Normalised status."""
+    known_statuses: tuple[str, ...] = ()
+    """Statuses the layout documents; anything else normalises to ``unknown``."""
+    exit_code: int | None = None
+    """Agent process exit code."""
+    duration_s: float | None = None
+    """Agent wall time in seconds."""
+    steps: int | None = None
+    """Agent steps / turns, when a log or trajectory tells."""
+    llm_calls: int | None = None
+    """Completed LLM calls, when a trajectory tells."""
+    error_message: str | None = None
+    """Error message; a missing key and null are both None."""
+    error_type: str | None = None
+    """Error type (exception class name)."""
+    tokens_recorded: TokenUsage | None = None
+    """Token usage the pipeline recorded in its own record."""
+    tokens_observed: tuple[TokenUsage, ...] = ()
+    """Token usage observable in logs/trajectory, most reliable first."""
+    agent_verdict: AgentVerdict | None = None
+    """The agent's own verdict."""
+    api_errors: tuple[SignatureCount, ...] = ()
+    """API-error signatures seen in the logs, in catalogue order."""
+    api_retries: int = 0
+    """Retry lines (failed API calls) in the logs."""
+    patch: PatchFacts | None = None
+    """Patch facts."""
+    scope: ScopeFacts | None = None
+    """Out-of-scope edit facts."""
+    logs: tuple[LogFacts, ...] = ()
+    """Agent logs that were found and scanned."""
+    has_trajectory: bool = False
+    """Whether a trajectory file was found and read."""
+    file_issues: tuple[FileIssue, ...] = ()
+    """Files that exist but could not be read."""
+    locations: dict[str, Location] = Field(default_factory=dict)
+    """Where each top-level field was read, by field name."""
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """Fields of the main record this model does not know, kept as they were."""
+
+    def where(self, field: str) -> Location | None:
+        return self.locations.get(field)
+
+    @property
+    def observed_tokens(self) -> TokenUsage | None:
+        return self.tokens_observed[0] if self.tokens_observed else None

@@ -1,0 +1,101 @@
+"""Terminal summary: findings per rule, reported vs verified success, failing runs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+
+from ._settings import AuditSettings
+from .items import RUNS_NODEID
+
+_PREFIX = RUNS_NODEID + "::"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
+
+
+@dataclass
+class AuditSummary:
+    """Collects run outcomes from reports (on the xdist controller too) and prints them."""
+
+    settings: AuditSettings
+    forced_no_tb: bool = False
+    """True when the plugin switched ``--tb`` to ``no`` and prints failures itself."""
+    runs: int = 0
+    reported_success: int = 0
+    verified_success: int = 0
+    with_finding: Counter[str] = field(default_factory=Counter)
+    failing: Counter[str] = field(default_factory=Counter)
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or not report.nodeid.startswith(_PREFIX):
+            return
+        props = dict(report.user_properties)
+        self.runs += 1
+        for name in str(props.get("e2e.findings", "")).split():
+            self.with_finding[name] += 1
+        for name in str(props.get("e2e.failing", "")).split():
+            self.failing[name] += 1
+        verified = props.get("e2e.verified_success")
+        if verified is not None:
+            self.reported_success += 1
+            self.verified_success += verified == "true"
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        tr = terminalreporter
+        if self.forced_no_tb:
+            self._print_problems(tr)
+        if not self.runs:
+            return
+        tr.write_sep("=", "e2e audit summary")
+        gate = self.settings.fail_on.label
+        tr.write_line(
+            f"{self.runs:,} runs audited under {self.settings.results}; "
+            f"items fail on findings at {gate} or above"
+        )
+        width = max((len(r.code) + 1 + len(r.name) for r in self.settings.catalogue), default=20)
+        tr.write_line(f"{'rule':<{width}}  {'severity':<8}  {'runs':>7}  {'failing':>7}")
+        for entry in self.settings.catalogue:
+            label = f"{entry.code} {entry.name}"
+            active = entry in self.settings.rules
+            severity = self.settings.overrides.get(entry.name, entry.severity).label
+            if not active:
+                tr.write_line(f"{label:<{width}}  {'off':<8}  {'-':>7}  {'-':>7}")
+                continue
+            count, failing = self.with_finding[entry.name], self.failing[entry.name]
+            tr.write_line(
+                f"{label:<{width}}  {severity:<8}  {count:>7,}  {failing:>7,}",
+                red=failing > 0,
+                yellow=failing == 0 and count > 0,
+            )
+        success_rules = [r for r in self.settings.catalogue if r.success_check]
+        tr.write_line(
+            f"reported success: {self.reported_success:,} of {self.runs:,} runs "
+            f"({_pct(self.reported_success, self.runs)})"
+        )
+        tr.write_line(
+            f"verified success: {self.verified_success:,} of {self.runs:,} runs "
+            f"({_pct(self.verified_success, self.runs)}); "
+            f"{self.reported_success - self.verified_success:,} recorded successes break "
+            f"a success rule ({', '.join(r.name for r in success_rules)})",
+            bold=True,
+        )
+
+    def _print_problems(self, tr: pytest.TerminalReporter) -> None:
+        """Failures and errors, printed linearly (pytest's own summary is skipped)."""
+        for category, title in (
+            ("error", "e2e audit: errors"),
+            ("failed", "e2e audit: failing runs"),
+        ):
+            reports = [r for r in tr.getreports(category) if getattr(r, "longrepr", None)]
+            if not reports:
+                continue
+            tr.write_sep("=", title)
+            for rep in reports:
+                tr.write_sep("_", rep.nodeid or "collection", red=True, bold=True)
+                tr.write_line(str(rep.longrepr))

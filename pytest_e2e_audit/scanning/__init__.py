@@ -1,0 +1,1 @@
+"""Reading run files safely: bounded JSON, streamed logs, trajectories, patches."""

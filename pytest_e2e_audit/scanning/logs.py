@@ -1,0 +1,164 @@
+"""One streaming pass over an agent log: API-error signatures, TRAE rows, token lines.
+
+Nothing here holds more than one block of lines in memory, so a multi-GB log costs time,
+not memory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .files import iter_line_blocks, open_binary
+from .signatures import RETRY_RE, TRIGGER_RE, classify
+
+_TRAE_ROW_RE = re.compile(
+    r"^│ (?:Total\s*│ Input: (?P<tin>\d+) Output: (?P<tout>\d+)"
+    r"|(?P<label>Success|Steps|Execution Time|Total Tokens|Input Tokens|Output Tokens)"
+    r"\s+│ (?P<value>[^│\n]*))",
+    re.M,
+)
+_CODEX_TOKENS_RE = re.compile(r"^tokens used\n([\d,]+)[ \t]*$", re.M)
+_CODEX_TAIL_RE = re.compile(r"^([\d,]+)[ \t]*$", re.M)
+MAX_KEPT_LINE = 4 << 20
+"""The last non-empty line is kept (for one-object JSON logs) only up to this many characters."""
+
+
+@dataclass
+class Hit:
+    """Occurrences of one signature kind in one log."""
+
+    count: int
+    first_line: int
+    excerpt: str
+
+
+@dataclass
+class Row:
+    """The value of a labelled row (last occurrence) and its line."""
+
+    value: str
+    line: int
+
+
+@dataclass
+class LogScan:
+    """Everything one pass over a log learned."""
+
+    bytes: int = 0
+    lines: int = 0
+    nonblank: bool = False
+    hits: dict[str, Hit] = field(default_factory=dict)
+    retries: int = 0
+    trae_rows: dict[str, Row] = field(default_factory=dict)
+    trae_total: tuple[int, int, int] | None = None
+    """Last cumulative ``│ Total │ Input: N Output: M`` row as (input, output, line)."""
+    codex_tokens: tuple[int, int] | None = None
+    """Last ``tokens used`` value and the line of the number."""
+    last_line: str | None = None
+    """The last non-empty line, when asked for and not longer than ``MAX_KEPT_LINE``."""
+    last_line_no: int | None = None
+    final_candidates: list[tuple[str, int, str]] = field(default_factory=list)
+    """Final-line-only signatures seen: (kind, line, excerpt); kept if on ``last_line_no``."""
+
+
+class _Lines:
+    """Line numbers for increasing positions in one block, counted incrementally."""
+
+    def __init__(self, block: str, first: int) -> None:
+        self.block = block
+        self.pos = 0
+        self.line = first
+
+    def at(self, pos: int) -> int:
+        if pos < self.pos:
+            self.pos, self.line = 0, self.line - self.block.count("\n", 0, self.pos)
+        self.line += self.block.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+def scan_log(path: Path, size: int, *, keep_last_line: bool = False) -> LogScan:
+    """Scan the log at ``path`` (``size`` from its stat) in one pass."""
+    scan = LogScan(bytes=size)
+    if size == 0:
+        return scan
+    pending_codex: bool = False
+    with open_binary(path) as fh:
+        for block, first in iter_line_blocks(fh):
+            if not scan.nonblank and not block.isspace():
+                scan.nonblank = True
+            if pending_codex:
+                tail = _CODEX_TAIL_RE.match(block)
+                if tail:
+                    scan.codex_tokens = (int(tail.group(1).replace(",", "")), first)
+            _scan_signatures(scan, block, first)
+            if "│ " in block:
+                _scan_trae_rows(scan, block, first)
+            if "tokens used" in block:
+                _scan_codex(scan, block, first)
+            pending_codex = block.endswith("tokens used\n")
+            stripped = block.rstrip()
+            if stripped:
+                cut = stripped.rfind("\n") + 1
+                scan.last_line_no = first + stripped.count("\n", 0, cut)
+                if keep_last_line:
+                    long = len(stripped) - cut > MAX_KEPT_LINE
+                    scan.last_line = None if long else stripped[cut:]
+            scan.lines = first - 1 + block.count("\n") + (0 if block.endswith("\n") else 1)
+    for kind, line, excerpt in scan.final_candidates:
+        if line == scan.last_line_no:
+            scan.hits[kind] = Hit(1, line, excerpt)
+    return scan
+
+
+def _scan_signatures(scan: LogScan, block: str, first: int) -> None:
+    lines = _Lines(block, first)
+    scan.retries += len(RETRY_RE.findall(block))
+    pos = 0
+    while True:
+        trig = TRIGGER_RE.search(block, pos)
+        if trig is None:
+            return
+        start = block.rfind("\n", 0, trig.start()) + 1
+        end = block.find("\n", trig.start())
+        if end < 0:
+            end = len(block)
+        pos = end + 1
+        line = block[start:end]
+        sig = classify(line)
+        if sig is None:
+            continue
+        if sig.final_line_only:
+            scan.final_candidates[:] = [(sig.kind, lines.at(start), line.strip())]
+            continue
+        hit = scan.hits.get(sig.kind)
+        if hit is None:
+            scan.hits[sig.kind] = Hit(1, lines.at(start), line.strip())
+        else:
+            hit.count += 1
+
+
+def _scan_trae_rows(scan: LogScan, block: str, first: int) -> None:
+    last: dict[str, re.Match[str]] = {}
+    for match in _TRAE_ROW_RE.finditer(block):
+        last[match.group("label") or "Total"] = match
+    if not last:
+        return
+    lines = _Lines(block, first)
+    for label, match in sorted(last.items(), key=lambda item: item[1].start()):
+        line = lines.at(match.start())
+        if label == "Total":
+            scan.trae_total = (int(match.group("tin")), int(match.group("tout")), line)
+        else:
+            scan.trae_rows[label] = Row(match.group("value").strip(), line)
+
+
+def _scan_codex(scan: LogScan, block: str, first: int) -> None:
+    found = None
+    for match in _CODEX_TOKENS_RE.finditer(block):
+        found = match
+    if found is not None:
+        line = _Lines(block, first).at(found.start(1))
+        scan.codex_tokens = (int(found.group(1).replace(",", "")), line)
