@@ -1,0 +1,111 @@
+"""Fixtures shared by the tests: the bundled real runs and one factory for synthetic ones."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLES = PROJECT / "examples" / "perf-agents-bench"
+RUNS = EXAMPLES / "state" / "runs"
+CLEAN_RUN = "vllm/trae/gpt-5/2025-10-14_14-11-51/vllm_core-0027"
+"""The one sample run the samples README calls clean."""
+
+
+@pytest.fixture
+def examples_root() -> Path:
+    return EXAMPLES
+
+
+class RunFactory:
+    """Builds results trees in a temporary folder, starting from real runs.
+
+    ``real(run)`` copies a bundled real run; ``run(rel, journal=..., **files)`` copies the clean
+    real run and then overrides the journal (a dict is merged over the real one; ``str`` or
+    ``bytes`` replace it verbatim) and any other file (``None`` deletes it).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def real(self, run: str, rel: str | None = None) -> Path:
+        dest = self.root / (rel or run)
+        shutil.copytree(RUNS / run, dest)
+        return dest
+
+    def run(
+        self,
+        rel: str = "batch/item-0000",
+        *,
+        journal: dict[str, Any] | str | bytes | None = None,
+        drop: tuple[str, ...] = (),
+        **files: str | bytes | None,
+    ) -> Path:
+        dest = self.real(CLEAN_RUN, rel)
+        path = dest / "journal.json"
+        if isinstance(journal, dict):
+            data = json.loads(path.read_text())
+            _merge(data, journal)
+            for dotted in drop:
+                _drop(data, dotted.split("."))
+            path.write_text(json.dumps(data, indent=2))
+        elif isinstance(journal, (str, bytes)):
+            path.write_bytes(journal.encode() if isinstance(journal, str) else journal)
+        elif drop:
+            data = json.loads(path.read_text())
+            for dotted in drop:
+                _drop(data, dotted.split("."))
+            path.write_text(json.dumps(data, indent=2))
+        for name, content in files.items():
+            target = dest / name.replace("__", ".")
+            if content is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.write_bytes(content.encode() if isinstance(content, str) else content)
+        return dest
+
+
+def _merge(into: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _drop(data: dict[str, Any], path: list[str]) -> None:
+    for key in path[:-1]:
+        data = data.get(key, {})
+    data.pop(path[-1], None)
+
+
+@pytest.fixture
+def make_runs(tmp_path: Path) -> RunFactory:
+    """A factory writing under ``tmp_path/results``."""
+    return RunFactory(tmp_path / "results")
+
+
+def audit_args(results: Path, *extra: str) -> list[str]:
+    """Arguments for ``pytester.runpytest`` auditing ``results``."""
+    return [f"--e2e-results={results}", "-p", "no:cacheprovider", *extra]
+
+
+def findings_by_run(xml_path: Path) -> dict[str, list[str]]:
+    """``e2e.run`` -> ``e2e.findings`` names, read back from a JUnit XML report."""
+    import xml.etree.ElementTree as ET
+
+    out: dict[str, list[str]] = {}
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        if "e2e.run" in props:
+            out[str(props["e2e.run"])] = str(props.get("e2e.findings") or "").split()
+    return out
+
+
+Factory = Callable[..., Path]
