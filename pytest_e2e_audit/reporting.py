@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ._settings import AuditSettings
+from ._text import plural
 from .items import RUNS_NODEID
 
 _PREFIX = RUNS_NODEID + "::"
@@ -29,6 +30,8 @@ class AuditSummary:
     verified_success: int = 0
     with_finding: Counter[str] = field(default_factory=Counter)
     failing: Counter[str] = field(default_factory=Counter)
+    below_gate: list[tuple[str, str]] = field(default_factory=list)
+    """(node id, findings text) of passing runs that still have findings."""
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -36,6 +39,10 @@ class AuditSummary:
             return
         props = dict(report.user_properties)
         self.runs += 1
+        if report.passed:
+            for title, content in report.sections:
+                if title.startswith("Captured e2e findings"):
+                    self.below_gate.append((report.nodeid, content))
         for name in str(props.get("e2e.findings", "")).split():
             self.with_finding[name] += 1
         for name in str(props.get("e2e.failing", "")).split():
@@ -50,12 +57,17 @@ class AuditSummary:
         tr = terminalreporter
         if self.forced_no_tb:
             self._print_problems(tr)
+        if self.below_gate:
+            tr.write_sep("=", "e2e audit: findings below the gate (passing runs)")
+            for nodeid, text in self.below_gate:
+                tr.write_sep("_", nodeid, yellow=True)
+                tr.write_line(text)
         if not self.runs:
             return
         tr.write_sep("=", "e2e audit summary")
         gate = self.settings.fail_on.label
         tr.write_line(
-            f"{self.runs:,} runs audited under {self.settings.results}; "
+            f"{plural(self.runs, 'run')} audited under {self.settings.results}; "
             f"items fail on findings at {gate} or above"
         )
         width = max((len(r.code) + 1 + len(r.name) for r in self.settings.catalogue), default=20)

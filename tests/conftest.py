@@ -93,7 +93,9 @@ def make_runs(tmp_path: Path) -> RunFactory:
 
 def audit_args(results: Path, *extra: str) -> list[str]:
     """Arguments for ``pytester.runpytest`` auditing ``results``."""
-    return [f"--e2e-results={results}", "-p", "no:cacheprovider", *extra]
+    # The plugin is already imported by the outer pytest, so the inner run cannot rewrite it.
+    quiet = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
+    return [f"--e2e-results={results}", "-p", "no:cacheprovider", *quiet, *extra]
 
 
 def findings_by_run(xml_path: Path) -> dict[str, list[str]]:
