@@ -50,11 +50,11 @@ def parse_json_text(text: str) -> JsonDoc:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
-            raise ValueError(f"is truncated: {exc.msg} at line {exc.lineno}") from None
-        raise ValueError(
-            f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+        where = f"(line {exc.lineno}, column {exc.colno})"
+        unterminated = exc.msg.startswith("Unterminated string") and '"' not in text[exc.pos + 1 :]
+        if unterminated or exc.pos >= len(text.rstrip()):
+            raise ValueError(f"is truncated: {exc.msg} {where}") from None
+        raise ValueError(f"is not valid JSON: {exc.msg} {where}") from None
     except RecursionError:
         raise ValueError("is nested too deeply to parse") from None
     return JsonDoc(value, _value_lines(text))
