@@ -1,0 +1,26 @@
+"""The README's catalogue is the code's catalogue, and its commands are the ones CI runs."""
+
+from __future__ import annotations
+
+from pytest_e2e_audit import catalogue
+
+from .conftest import PROJECT
+
+
+def _section(text: str) -> str:
+    start = text.index(catalogue.BEGIN)
+    end = text.index(catalogue.END) + len(catalogue.END)
+    return text[start:end]
+
+
+def test_readme_catalogue_is_the_generated_one() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    assert _section(readme) == catalogue.markdown()
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
+    command = "python -m pytest"
+    assert f"```bash\n{command}\n```" in readme
+    assert ci.rstrip().splitlines()[-1] == command
