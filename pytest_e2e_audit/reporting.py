@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from . import github
 from ._settings import AuditSettings
 from ._text import plural
 from .items import RUNS_NODEID
@@ -32,6 +33,8 @@ class AuditSummary:
     failing: Counter[str] = field(default_factory=Counter)
     below_gate: list[tuple[str, str]] = field(default_factory=list)
     """(node id, findings text) of passing runs that still have findings."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(node id, failure text) of failing runs."""
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -39,6 +42,8 @@ class AuditSummary:
             return
         props = dict(report.user_properties)
         self.runs += 1
+        if report.failed:
+            self.failed.append((report.nodeid, str(report.longrepr)))
         if report.passed:
             for title, content in report.sections:
                 if title.startswith("Captured e2e findings"):
@@ -64,6 +69,10 @@ class AuditSummary:
                 tr.write_line(text)
         if not self.runs:
             return
+        if github.active():
+            for line in github.error_annotations(self.failed):
+                tr.write_line(line)
+            github.write_summary(self.markdown())
         tr.write_sep("=", "e2e audit summary")
         gate = self.settings.fail_on.label
         tr.write_line(
@@ -97,6 +106,39 @@ class AuditSummary:
             f"a success rule ({', '.join(r.name for r in success_rules)})",
             bold=True,
         )
+
+    def markdown(self) -> str:
+        """The summary as Markdown, for the GitHub Actions job summary."""
+        lines = [
+            "## e2e audit",
+            "",
+            f"{plural(self.runs, 'run')} audited; items fail on findings at "
+            f"{self.settings.fail_on.label} or above.",
+            "",
+            f"- reported success: {self.reported_success:,} "
+            f"({_pct(self.reported_success, self.runs)})",
+            f"- verified success: **{self.verified_success:,}** "
+            f"({_pct(self.verified_success, self.runs)})",
+            f"- failing runs: {len(self.failed):,}",
+            "",
+            "| rule | severity | runs | failing |",
+            "|---|---|---:|---:|",
+        ]
+        for entry in self.settings.rules:
+            severity = self.settings.overrides.get(entry.name, entry.severity).label
+            lines.append(
+                f"| {entry.code} `{entry.name}` | {severity} | {self.with_finding[entry.name]:,} "
+                f"| {self.failing[entry.name]:,} |"
+            )
+        if self.failed:
+            lines += ["", "<details><summary>Failing runs</summary>", ""]
+            for nodeid, text in self.failed[: github.MAX_ANNOTATIONS]:
+                first = text.split("\n", 1)[0]
+                lines.append(f"- `{github.md_cell(nodeid)}`: {github.md_cell(first)}")
+            if len(self.failed) > github.MAX_ANNOTATIONS:
+                lines.append(f"- … and {len(self.failed) - github.MAX_ANNOTATIONS:,} more")
+            lines += ["", "</details>"]
+        return "\n".join(lines)
 
     def _print_problems(self, tr: pytest.TerminalReporter) -> None:
         """Failures and errors, printed linearly (pytest's own summary is skipped)."""

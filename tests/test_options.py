@@ -30,17 +30,24 @@ def test_ini_severity_override_turns_a_rule_into_a_warning(
     pytester.makeini(f"[pytest]\ne2e_severity =\n    {tokens_not_recorded.name}=warning\n")
     result = pytester.runpytest(*audit_args(make_runs.root))
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"{tokens_not_recorded.code} {tokens_not_recorded.name} [[]warning]:*"])
+    result.stdout.fnmatch_lines(
+        [f"{tokens_not_recorded.code} {tokens_not_recorded.name} [[]warning]:*"]
+    )
 
 
 def test_severity_off_and_ignore_disable_a_rule(
     pytester: pytest.Pytester, make_runs: RunFactory
 ) -> None:
     make_runs.run("clean")
-    for flag in (f"--e2e-severity={tokens_not_recorded.code}=off", f"--e2e-ignore={tokens_not_recorded.name}"):
+    for flag in (
+        f"--e2e-severity={tokens_not_recorded.code}=off",
+        f"--e2e-ignore={tokens_not_recorded.name}",
+    ):
         result = pytester.runpytest(*audit_args(make_runs.root, flag))
         result.assert_outcomes(passed=1)
-        result.stdout.fnmatch_lines([f"{tokens_not_recorded.code} {tokens_not_recorded.name} *off*"])
+        result.stdout.fnmatch_lines(
+            [f"{tokens_not_recorded.code} {tokens_not_recorded.name} *off*"]
+        )
 
 
 def test_select_accepts_codes_and_names_comma_separated(
@@ -66,7 +73,9 @@ def test_min_duration_threshold_is_configurable(
     pytester.runpytest(*args).assert_outcomes(failed=1)
 
 
-def test_fail_on_warning_gates_on_warnings(pytester: pytest.Pytester, make_runs: RunFactory) -> None:
+def test_fail_on_warning_gates_on_warnings(
+    pytester: pytest.Pytester, make_runs: RunFactory
+) -> None:
     make_runs.run("clean", journal=WITH_TOKENS)
     args = audit_args(make_runs.root, f"--e2e-severity={api_errors_in_log.name}=warning")
     make_runs.real("sglang/trae/gpt-5/2025-11-14_21-05-32/sglang_000_021f76e4", "api")
@@ -87,13 +96,22 @@ def test_results_folder_from_ini_is_relative_to_the_ini_file(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--e2e-select=no-such-rule"], "*--e2e-select: unknown rule 'no-such-rule'; valid: E2E001*"),
+        (
+            ["--e2e-select=no-such-rule"],
+            "*--e2e-select: unknown rule 'no-such-rule'; valid: E2E001*",
+        ),
         (["--e2e-ignore=E2E999"], "*--e2e-ignore: unknown rule 'E2E999'*"),
         (["--e2e-severity=tokens-not-recorded"], "*expected RULE=LEVEL*"),
-        (["--e2e-severity=tokens-not-recorded=fatal"], "*invalid severity 'fatal'*valid: error, warning, info, off*"),
+        (
+            ["--e2e-severity=tokens-not-recorded=fatal"],
+            "*invalid severity 'fatal'*valid: error, warning, info, off*",
+        ),
         (["--e2e-fail-on=info"], "*--e2e-fail-on: invalid value 'info'; valid: error, warning*"),
         (["--e2e-min-duration=soon"], "*--e2e-min-duration: expected a number of seconds*"),
-        (["--e2e-layout=swe-bench"], "*unknown layout 'swe-bench'; valid: auto, perf-agents-bench*"),
+        (
+            ["--e2e-layout=swe-bench"],
+            "*unknown layout 'swe-bench'; valid: auto, perf-agents-bench*",
+        ),
     ],
 )
 def test_bad_option_values_are_usage_errors_listing_valid_values(
@@ -106,7 +124,9 @@ def test_bad_option_values_are_usage_errors_listing_valid_values(
     assert "INTERNALERROR" not in result.stderr.str() + result.stdout.str()
 
 
-def test_a_bad_ini_value_names_the_ini_file(pytester: pytest.Pytester, make_runs: RunFactory) -> None:
+def test_a_bad_ini_value_names_the_ini_file(
+    pytester: pytest.Pytester, make_runs: RunFactory
+) -> None:
     make_runs.run("clean")
     pytester.makeini("[pytest]\ne2e_severity =\n    nonsense=warning\n")
     result = pytester.runpytest(*audit_args(make_runs.root))

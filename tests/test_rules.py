@@ -130,7 +130,9 @@ def test_the_summary_counts_reported_and_verified_success_on_the_examples(
     pytester: pytest.Pytester, examples_root: Path
 ) -> None:
     runs = sorted(examples_root.rglob("journal.json"))
-    successes = [p for p in runs if p.stat().st_size and json.loads(p.read_text())["status"] == "success"]
+    successes = [
+        p for p in runs if p.stat().st_size and json.loads(p.read_text())["status"] == "success"
+    ]
     # Successes the samples README calls broken (rc != 0, empty patch, never ran, agent says No).
     broken = {RC1_NO_TOOL_OUTPUT, RC_MINUS_15, RC_MINUS_9, NEVER_RAN, EMPTY_PATCH, QUOTA_429}
     broken.add(AGENT_SAYS_NO)
@@ -153,7 +155,9 @@ def test_api_errors_on_a_failed_run_are_a_warning_that_passes_the_gate(
     result = pytester.runpytest(*args)
     result.assert_outcomes(passed=1)
     # "[[]" is fnmatch for a literal "[".
-    result.stdout.fnmatch_lines([f"{api_errors_in_log.code} {api_errors_in_log.name} [[]warning]:*"])
+    result.stdout.fnmatch_lines(
+        [f"{api_errors_in_log.code} {api_errors_in_log.name} [[]warning]:*"]
+    )
     result = pytester.runpytest(*args, "--e2e-fail-on=warning")
     result.assert_outcomes(failed=1)
 
@@ -208,7 +212,9 @@ def test_null_empty_and_generic_error_messages_count_as_missing(
     pytester: pytest.Pytester, make_runs: RunFactory, error: str | None, expected: str
 ) -> None:
     make_runs.run("run", journal={**WITH_TOKENS, "status": "error", "error": error})
-    result = pytester.runpytest(*audit_args(make_runs.root, f"--e2e-select={error_without_message.name}"))
+    result = pytester.runpytest(
+        *audit_args(make_runs.root, f"--e2e-select={error_without_message.name}")
+    )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([expected])
 
@@ -219,7 +225,9 @@ def test_a_real_error_message_satisfies_error_without_message(
     make_runs.real(
         "../../archive/incomplete_runs/vllm/trae/default/2025-11-05_16-34-59/vllm_core-0079", "run"
     )
-    result = pytester.runpytest(*audit_args(make_runs.root, f"--e2e-select={error_without_message.name}"))
+    result = pytester.runpytest(
+        *audit_args(make_runs.root, f"--e2e-select={error_without_message.name}")
+    )
     result.assert_outcomes(passed=1)
 
 
@@ -256,4 +264,27 @@ def test_claude_code_success_uses_the_json_result_for_tokens_and_verdict(
     result = pytester.runpytest(*audit_args(make_runs.root, f"--junitxml={xml}"))
     # Only the missing journal tokens; usage is observed in the Claude JSON result.
     assert findings_by_run(xml) == {"claude": [tokens_not_recorded.name]}
-    result.stdout.fnmatch_lines(["*observed 678,696 input + 11,294 output*claude_code_stdout.txt:1*"])
+    result.stdout.fnmatch_lines(
+        ["*observed 678,696 input + 11,294 output*claude_code_stdout.txt:1*"]
+    )
+
+
+def test_on_github_actions_failing_runs_are_annotated_and_summarised(
+    pytester: pytest.Pytester, make_runs: RunFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = pytester.path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    make_runs.real(RC1_NO_TOOL_OUTPUT, "bad")
+    make_runs.run("clean", journal=WITH_TOKENS)
+    result = pytester.runpytest(*audit_args(make_runs.root))
+    result.stdout.fnmatch_lines(
+        [
+            f"::error title={success_nonzero_exit.code} {success_nonzero_exit.name}"
+            "::e2e-runs::bad%0A*"
+        ]
+    )
+    text = summary.read_text()
+    assert "- reported success: 2 (100.0%)" in text
+    assert "- verified success: **1** (50.0%)" in text
+    assert f"| {success_nonzero_exit.code} `{success_nonzero_exit.name}` | error | 1 | 1 |" in text

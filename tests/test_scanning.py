@@ -74,7 +74,10 @@ def test_ansi_codes_are_stripped_before_matching(tmp_path: Path) -> None:
 
 def test_binary_junk_and_an_over_long_line_do_not_break_the_scan(tmp_path: Path) -> None:
     log = tmp_path / "trae_stdout.txt"
-    retry = b"OpenAI API call failed: Error code: 429 - rate. Will sleep for 1 seconds and will retry.\n"
+    retry = (
+        b"OpenAI API call failed: Error code: 429 - rate. Will sleep for 1 seconds and will retry."
+    )
+    retry += b"\n"
     log.write_bytes(b"\xff\xfe\x00junk\n" + b"a" * 300_000 + b"\n" + retry)
     monkey_max = 1000
     with open(log, "rb") as fh:
@@ -119,11 +122,14 @@ def test_signature_names_are_unique_kebab_case_with_a_tag() -> None:
 
 
 def test_trae_panel_rows_are_not_counted_as_api_errors() -> None:
-    row = "│ Error       │ ❌ Error code: 400 - {'error': {'message': 'No tool output found for function call"
+    row = "│ Error       │ ❌ Error code: 400 - {'error': {'message': 'No tool output found for"
+    row += " function call"
     assert classify(row) is None
 
 
-@pytest.mark.parametrize("trajectory", sorted(RUNS.rglob("trajectory.json")), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize(
+    "trajectory", sorted(RUNS.rglob("trajectory.json")), ids=lambda p: p.parent.name
+)
 def test_trajectory_stream_agrees_with_a_full_json_parse(trajectory: Path) -> None:
     data = json.loads(trajectory.read_text())
     calls = data["llm_interactions"]

@@ -1,0 +1,49 @@
+"""GitHub Actions output: error annotations for failing runs and a Markdown job summary."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._text import clean
+
+MAX_ANNOTATIONS = 50
+"""GitHub shows at most 50 annotations of a kind per job; more only add noise to the log."""
+
+
+def active() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def error_annotations(failures: Sequence[tuple[str, str]]) -> list[str]:
+    """``::error`` workflow commands, one per failing run (first finding as the title)."""
+    lines = []
+    for nodeid, text in failures[:MAX_ANNOTATIONS]:
+        first = text.split("\n", 1)[0]
+        title = _escape(clean(first.split(":", 1)[0], 100)).replace(",", "%2C").replace(":", "%3A")
+        lines.append(f"::error title={title}::{_escape(clean(nodeid, 300))}%0A{_escape(text)}")
+    if len(failures) > MAX_ANNOTATIONS:
+        lines.append(
+            f"::warning title=e2e audit::{len(failures) - MAX_ANNOTATIONS} more failing runs "
+            "are not annotated; see the job log or the reports"
+        )
+    return lines
+
+
+def write_summary(markdown: str) -> bool:
+    """Append to the job summary file when GitHub provides one."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return False
+    with open(Path(target), "a", encoding="utf-8") as fh:
+        fh.write(markdown.rstrip() + "\n")
+    return True
+
+
+def md_cell(text: str) -> str:
+    return clean(text, 300).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
