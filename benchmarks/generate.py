@@ -338,7 +338,10 @@ def _make_step_template(content_len: int, salt: int) -> StepTemplate:
     tool_call = {
         "call_id": "@@CALL@@",
         "name": "bash",
-        "arguments": {"command": "grep -n 'torch.zeros\\|fill_' vllm/_custom_ops.py", "restart": False},
+        "arguments": {
+            "command": "grep -n 'torch.zeros\\|fill_' vllm/_custom_ops.py",
+            "restart": False,
+        },
         "id": None,
     }
     interaction = {
@@ -362,7 +365,12 @@ def _make_step_template(content_len: int, salt: int) -> StepTemplate:
             },
             "tool_calls": [tool_call],
         },
-        "tools_available": ["bash", "str_replace_based_edit_tool", "sequentialthinking", "task_done"],
+        "tools_available": [
+            "bash",
+            "str_replace_based_edit_tool",
+            "sequentialthinking",
+            "task_done",
+        ],
     }
     tool_result = {
         "call_id": "@@CALL@@",
@@ -409,9 +417,10 @@ def _make_step_template(content_len: int, salt: int) -> StepTemplate:
 class TrajectoryMaker:
     def __init__(self) -> None:
         # Variants from ~1 KB to ~24 KB per step (interaction + step element).
-        self.variants = [_make_step_template(n, i) for i, n in enumerate(
-            [150, 300, 500, 800, 1200, 1800, 2600, 3600, 5000, 7000]
-        )]
+        self.variants = [
+            _make_step_template(n, i)
+            for i, n in enumerate([150, 300, 500, 800, 1200, 1800, 2600, 3600, 5000, 7000])
+        ]
 
     def pick(self, per_step: int, rng: random.Random) -> StepTemplate:
         target = per_step * rng.uniform(0.6, 1.4)
@@ -727,9 +736,18 @@ class Generator:
         written += _dump(
             folder / "prediction.jsonl", (json.dumps(prediction) + "\n").encode(ENC, ERRS)
         )
-        target = "vllm/_custom_ops.py" if repo == "vllm" else "python/sglang/srt/entrypoints/http_server.py"
+        target = (
+            "vllm/_custom_ops.py"
+            if repo == "vllm"
+            else "python/sglang/srt/entrypoints/http_server.py"
+        )
         changed = [target, *disallowed]
-        targets = {"changed": changed, "allowed": [target], "disallowed": disallowed, "ok": not disallowed}
+        targets = {
+            "changed": changed,
+            "allowed": [target],
+            "disallowed": disallowed,
+            "ok": not disallowed,
+        }
         written += _dump(folder / "diff_targets.json", json.dumps(targets, indent=2).encode())
 
         # -- prompt, task, summary ---------------------------------------------------------
@@ -790,11 +808,16 @@ class Generator:
         journal["timestamps"] = {"written": start.timestamp() + duration}
         summary = {
             "schema_version": "1.0",
-            "meta": {"repo": repo, "agent": "trae", "model": model, "timestamp": ts,
-                     "task_id": task_id, "item_id": item},
+            "meta": {
+                "repo": repo,
+                "agent": "trae",
+                "model": model,
+                "timestamp": ts,
+                "task_id": task_id,
+                "item_id": item,
+            },
             "commits": {"human": human, "pre": pre},
-            "agent": {"status": status, "patch_generated": bool(patch),
-                      "duration_s": duration},
+            "agent": {"status": status, "patch_generated": bool(patch), "duration_s": duration},
         }
         written += _dump(folder / "run_summary.json", json.dumps(summary, indent=2).encode())
         journal_bytes = b"" if zero_journal else json.dumps(journal, indent=2).encode()
@@ -814,7 +837,9 @@ class Generator:
         folder.mkdir(parents=True, exist_ok=True)
         # Write a normal small run first (journal, patch, ...), then overwrite the big files.
         saved = self.cfg
-        self.cfg = GenConfig(stdout_size=min(stdout_size, 64 << 10), trajectory_size=16 << 10, jitter=0)
+        self.cfg = GenConfig(
+            stdout_size=min(stdout_size, 64 << 10), trajectory_size=16 << 10, jitter=0
+        )
         self._write(folder, rng, "success-no-tool-output", repo, model, ts, item)
         self.cfg = saved
 
@@ -858,23 +883,36 @@ class Generator:
         start = BASE_TIME
         path = folder / "trajectory.json"
         with open(path, "w", encoding=ENC) as fh:
-            fh.write('{\n  "task": "big",\n  "start_time": "%s",\n  "llm_interactions": [\n'
-                     % start.isoformat())
+            fh.write(
+                '{\n  "task": "big",\n  "start_time": "%s",\n  "llm_interactions": [\n'
+                % start.isoformat()
+            )
             per = tpl.size
             n = max(size // per, 1)
             for k in range(n):
-                vals = {"inp": 1000 + k, "out": 10, "step": k + 1, "call": "call_x" + str(k),
-                        "ts": start.isoformat()}
+                vals = {
+                    "inp": 1000 + k,
+                    "out": 10,
+                    "step": k + 1,
+                    "call": "call_x" + str(k),
+                    "ts": start.isoformat(),
+                }
                 fh.write(tpl.interaction % vals)
                 fh.write(",\n" if k + 1 < n else "\n")
             fh.write('  ],\n  "agent_steps": [\n')
             for k in range(n):
-                vals = {"inp": 1000 + k, "out": 10, "step": k + 1, "call": "call_x" + str(k),
-                        "ts": start.isoformat()}
+                vals = {
+                    "inp": 1000 + k,
+                    "out": 10,
+                    "step": k + 1,
+                    "call": "call_x" + str(k),
+                    "ts": start.isoformat(),
+                }
                 fh.write(tpl.step % vals)
                 fh.write(",\n" if k + 1 < n else "\n")
-            fh.write('  ],\n  "success": false,\n  "final_result": null,\n'
-                     '  "execution_time": 1.0\n}')
+            fh.write(
+                '  ],\n  "success": false,\n  "final_result": null,\n  "execution_time": 1.0\n}'
+            )
         return path.stat().st_size
 
 
@@ -910,17 +948,35 @@ def main(argv: list[str] | None = None) -> int:
         default=0.2,
         help="fraction of runs that fail the audit (default 0.2; real data ~0.9)",
     )
-    p.add_argument("--stdout-size", type=parse_size, default=parse_size("100K"),
-                   help="mean trae_stdout.txt size per run (default 100K)")
-    p.add_argument("--trajectory-size", type=parse_size, default=parse_size("80K"),
-                   help="mean trajectory.json size per run (default 80K)")
-    p.add_argument("--jitter", type=float, default=0.5,
-                   help="per-run size spread, +-fraction of the mean (default 0.5)")
+    p.add_argument(
+        "--stdout-size",
+        type=parse_size,
+        default=parse_size("100K"),
+        help="mean trae_stdout.txt size per run (default 100K)",
+    )
+    p.add_argument(
+        "--trajectory-size",
+        type=parse_size,
+        default=parse_size("80K"),
+        help="mean trajectory.json size per run (default 80K)",
+    )
+    p.add_argument(
+        "--jitter",
+        type=float,
+        default=0.5,
+        help="per-run size spread, +-fraction of the mean (default 0.5)",
+    )
     p.add_argument("--seed", type=int, default=20251123)
-    p.add_argument("--single", action="store_true",
-                   help="write one run whose stdout is --stdout-size bytes (memory test)")
-    p.add_argument("--no-newlines", action="store_true",
-                   help="with --single: the stdout is one line without any newline")
+    p.add_argument(
+        "--single",
+        action="store_true",
+        help="write one run whose stdout is --stdout-size bytes (memory test)",
+    )
+    p.add_argument(
+        "--no-newlines",
+        action="store_true",
+        help="with --single: the stdout is one line without any newline",
+    )
     p.add_argument("--force", action="store_true", help="write into an existing folder")
     args = p.parse_args(argv)
 
@@ -947,8 +1003,10 @@ def main(argv: list[str] | None = None) -> int:
             "runs": [[rel, "success-no-tool-output", True]],
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        print(f"wrote 1 run ({size / (1 << 20):,.1f} MiB of logs) under {runs_root} "
-              f"in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"wrote 1 run ({size / (1 << 20):,.1f} MiB of logs) under {runs_root} "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
         return 0
 
     n = args.runs
@@ -980,8 +1038,10 @@ def main(argv: list[str] | None = None) -> int:
         "runs": rows,
     }
     (out / "manifest.json").write_text(json.dumps(manifest))
-    print(f"wrote {n:,} runs ({failing:,} failing, {total / (1 << 20):,.0f} MiB) under "
-          f"{runs_root} in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"wrote {n:,} runs ({failing:,} failing, {total / (1 << 20):,.0f} MiB) under "
+        f"{runs_root} in {time.perf_counter() - t0:.1f} s"
+    )
     return 0
 
 

@@ -23,7 +23,8 @@ SEVERITY_CHOICES = ("error", "warning", "info", "off")
 class AuditSettings:
     """Everything the audit needs to know, resolved once in ``pytest_configure``."""
 
-    results: Path
+    results: Path | None
+    """Results folder to audit; None when only a claims file was given."""
     layouts: tuple[Layout, ...]
     """Layouts to try, in order (one when ``--e2e-layout`` forces it)."""
     rules: tuple[Rule, ...]
@@ -36,6 +37,17 @@ class AuditSettings:
     load_options: LoadOptions = field(default_factory=LoadOptions)
     audit_only: bool = True
     """No explicit test paths were given: collect audit items only."""
+    claims_file: Path | None = None
+    """Claims file to check (``--e2e-claims``), absolute."""
+    claims_source: str = "--e2e-claims"
+    """Where ``claims_file`` was set, for error messages."""
+
+    @property
+    def results_root(self) -> Path:
+        """``results``, for code that runs only when it was given (the run collector)."""
+        if self.results is None:
+            raise RuntimeError("e2e-audit: no results folder was given")
+        return self.results
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -94,7 +106,14 @@ def add_options(parser: pytest.Parser) -> None:
         help="Disallowed paths that are pipeline artefacts, not edits (repeatable; default: "
         "model_patch.diff, .bench_scratch/*)",
     )
+    group.addoption(
+        "--e2e-claims",
+        dest="e2e_claims",
+        metavar="FILE",
+        help="Check the claims in FILE against the configs and runs (one test item per claim)",
+    )
     parser.addini("e2e_results", "Results folder to audit (relative to the ini file)", "string")
+    parser.addini("e2e_claims", "Claims file to check (relative to the ini file)", "string")
     parser.addini("e2e_layout", "Layout of the results folder (default: auto)", "string")
     parser.addini("e2e_select", "Rules to run (codes or names)", "linelist")
     parser.addini("e2e_ignore", "Rules not to run (codes or names)", "linelist")
@@ -147,18 +166,35 @@ def results_option(config: pytest.Config) -> Path | None:
     return None
 
 
+def claims_option(config: pytest.Config) -> tuple[Path, str] | None:
+    """The claims file asked for and where it was set, or None."""
+    cli = config.getoption("e2e_claims")
+    if cli:
+        return (config.invocation_params.dir / str(cli)).resolve(), "--e2e-claims"
+    ini = str(config.getini("e2e_claims") or "").strip()
+    if ini:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        label = config.inipath.name if config.inipath else "ini file"
+        return (base / ini).resolve(), f"e2e_claims (in {label})"
+    return None
+
+
 def build_settings(
     config: pytest.Config,
-    results: Path,
+    results: Path | None,
     layouts: Sequence[Layout],
     rules: Sequence[Rule],
+    claims: tuple[Path, str] | None = None,
 ) -> AuditSettings:
     """Validate every option; any bad value is a ``pytest.UsageError`` naming its source."""
     source = _Source(config)
-    if not results.exists():
+    if results is not None and not results.exists():
         raise pytest.UsageError(f"--e2e-results: {results} does not exist")
-    if not results.is_dir():
+    if results is not None and not results.is_dir():
         raise pytest.UsageError(f"--e2e-results: {results} is not a directory")
+    if claims is not None and not claims[0].is_file():
+        state = "is not a file" if claims[0].exists() else "does not exist"
+        raise pytest.UsageError(f"{claims[1]}: {claims[0]} {state}")
     catalogue = _check_catalogue(rules)
     _check_layouts(layouts)
 
@@ -227,6 +263,8 @@ def build_settings(
         context=RuleContext(min_duration_s=min_duration),
         load_options=LoadOptions(scope_ignore=tuple(scope)),
         audit_only=config.args_source != pytest.Config.ArgsSource.ARGS,
+        claims_file=claims[0] if claims else None,
+        claims_source=claims[1] if claims else "--e2e-claims",
     )
 
 

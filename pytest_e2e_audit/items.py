@@ -92,7 +92,7 @@ class ResultsCollector(pytest.Collector):
 
     def collect(self) -> Iterator[RunItem]:
         settings = self.config.stash[SETTINGS_KEY]
-        tree = walk(settings.results)
+        tree = walk(settings.results_root)
         for note in tree.notes:
             warnings.warn(E2EAuditWarning(f"e2e-audit: {clean(note, 300)}"), stacklevel=1)
         layout, refs = _choose(settings.layouts, tree)
@@ -139,7 +139,7 @@ class RunItem(pytest.Item):
 
     def runtest(self) -> None:
         settings = self.config.stash[SETTINGS_KEY]
-        record = self.layout.load(self.ref, settings.results, settings.load_options)
+        record = self.layout.load(self.ref, settings.results_root, settings.load_options)
         self.findings = apply_rules(record, settings.rules, settings.context, settings.overrides)
         self.user_properties.extend(
             properties(record, self.findings, settings.catalogue, settings.fail_on)

@@ -32,6 +32,9 @@ class Folder:
     rel: str
     path: Path
     files: frozenset[str]
+    """Names of the entries that are not folders (files, FIFOs, links to files or nowhere)."""
+    names: frozenset[str] = frozenset()
+    """Names of all entries, folders included: a record that is a folder must still be seen."""
 
 
 @dataclass
@@ -130,7 +133,8 @@ def walk(root: Path) -> Tree:
                     files.append(entry.name)
             except OSError as exc:
                 tree.notes.append(f"{child_rel}: cannot be inspected: {exc.strerror or exc}")
-        tree.folders.append(Folder(rel, path, frozenset(files)))
+        names = frozenset(files) | {name.rsplit("/", 1)[-1] for name, _ in subdirs}
+        tree.folders.append(Folder(rel, path, frozenset(files), names))
         stack.extend(reversed(subdirs))
     tree.folders.sort(key=lambda folder: folder.rel.split("/"))
     return tree

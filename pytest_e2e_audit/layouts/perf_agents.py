@@ -58,7 +58,7 @@ class PerfAgentsLayout(Layout):
 
     def discover(self, tree: Tree) -> Iterator[RunRef]:
         for folder in tree.folders:
-            if JOURNAL in folder.files:
+            if JOURNAL in folder.files or JOURNAL in folder.names:
                 yield RunRef(folder.rel, folder.path, JOURNAL)
 
     def load(self, ref: RunRef, root: Path, options: LoadOptions) -> RunRecord:

@@ -1,0 +1,79 @@
+"""Catalogue entries for claim checks (codes E2E040-E2E043).
+
+They are ``Rule`` objects so they appear in the catalogue and obey ``--e2e-select``,
+``--e2e-ignore`` and ``--e2e-severity``, but they are not per-run checks: their check
+yields nothing for a run record. Claims are evaluated by ``claims.checks`` in claim items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..findings import Severity
+from ..records import RunRecord
+from ..rules import Rule, RuleContext, Violation, rule
+
+
+@rule(
+    code="E2E040",
+    name="claim-not-applied",
+    severity=Severity.ERROR,
+    summary="A config file the claim names holds another value for a claimed setting, or lacks it",
+)
+def claim_not_applied(record: RunRecord, ctx: RuleContext) -> Iterable[Violation]:
+    """A report said a mitigation was applied ("Disabled parallel_tool_calls in
+    trae_config.yaml") while the config kept ``parallel_tool_calls: true`` on both models, so
+    every later result was read as if the fix were in place. Each offending value is shown
+    with its ``file:line``; a missing key counts, because the agent then runs on its
+    default."""
+    return ()
+
+
+@rule(
+    code="E2E041",
+    name="claim-config-missing",
+    severity=Severity.ERROR,
+    summary="No file matches the config globs of a claim",
+)
+def claim_config_missing(record: RunRecord, ctx: RuleContext) -> Iterable[Violation]:
+    """A claim about a config nobody can find cannot be trusted: the file was renamed, lives
+    in a submodule that was never published, or the claim names the wrong one."""
+    return ()
+
+
+@rule(
+    code="E2E042",
+    name="claim-contradicted-by-runs",
+    severity=Severity.ERROR,
+    summary="Runs started on or after the claim's date still show an API-error signature the "
+    "claimed change was meant to stop",
+)
+def claim_contradicted_by_runs(record: RunRecord, ctx: RuleContext) -> Iterable[Violation]:
+    """The runs are the evidence of what the pipeline did. After a report claimed
+    ``parallel_tool_calls`` was off, runs went on logging "No tool output found for function
+    call" (20 times in one run a week later): the mitigation was not in effect, or did not
+    work, whatever the config says."""
+    return ()
+
+
+@rule(
+    code="E2E043",
+    name="claim-unverifiable",
+    severity=Severity.WARNING,
+    summary="Part of a claim cannot be checked: no settings or stops, an unreadable config, "
+    "no runs (or no dated runs) since the claim",
+)
+def claim_unverifiable(record: RunRecord, ctx: RuleContext) -> Iterable[Violation]:
+    """A claim nobody can check is not evidence either way; saying so keeps it from passing
+    silently. Runs without a start date are counted here too: they are not guessed into or
+    out of the claim's period."""
+    return ()
+
+
+CLAIM_RULES: tuple[Rule, ...] = (
+    claim_not_applied,
+    claim_config_missing,
+    claim_contradicted_by_runs,
+    claim_unverifiable,
+)
+CLAIM_RULE_NAMES: frozenset[str] = frozenset(entry.name for entry in CLAIM_RULES)
