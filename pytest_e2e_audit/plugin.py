@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from . import hookspecs
-from ._settings import AuditSettings, add_options, build_settings, results_option
+from ._settings import AuditSettings, add_options, build_settings, claims_option, results_option
+from .claims.items import CLAIMS_KEY, CLAIMS_NODEID, ClaimsCollector
+from .claims.model import load_claims
+from .claims.rules import CLAIM_RULES
 from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
 from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
@@ -32,18 +35,22 @@ def pytest_e2e_audit_layouts() -> list[Layout]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_e2e_audit_rules() -> list[Rule]:
-    return list(BUILTIN_RULES)
+    return [*BUILTIN_RULES, *CLAIM_RULES]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     results = results_option(config)
-    if results is None:
+    claims = claims_option(config)
+    if results is None and claims is None:
         return
     layouts = [layout for group in config.hook.pytest_e2e_audit_layouts() for layout in group]
     rules = [entry for group in config.hook.pytest_e2e_audit_rules() for entry in group]
-    settings = build_settings(config, results, layouts, rules)
-    _refuse_writes_into(config, results)
+    settings = build_settings(config, results, layouts, rules, claims)
+    if results is not None:
+        _refuse_writes_into(config, results)
     config.stash[SETTINGS_KEY] = settings
+    if settings.claims_file is not None:
+        config.stash[CLAIMS_KEY] = load_claims(settings.claims_file, settings.claims_source)
     forced_no_tb = settings.audit_only and config.option.tbstyle == "auto"
     if forced_no_tb:
         # pytest's failure summary is quadratic in the number of failures
@@ -61,6 +68,20 @@ def _results_collector(session: pytest.Session) -> ResultsCollector:
     return ResultsCollector.from_parent(session, name=RUNS_NODEID, nodeid=RUNS_NODEID)
 
 
+def _audit_collectors(
+    session: pytest.Session, settings: AuditSettings
+) -> list[pytest.Item | pytest.Collector]:
+    """The results tree's collector (with ``--e2e-results``), then the claims' one."""
+    collectors: list[pytest.Item | pytest.Collector] = []
+    if settings.results is not None:
+        collectors.append(_results_collector(session))
+    if settings.claims_file is not None:
+        collectors.append(
+            ClaimsCollector.from_parent(session, name=CLAIMS_NODEID, nodeid=CLAIMS_NODEID)
+        )
+    return collectors
+
+
 class _AuditOnlyCollection:
     """No test paths given: the session collects the results tree and nothing else."""
 
@@ -74,7 +95,7 @@ class _AuditOnlyCollection:
         if not isinstance(collector, pytest.Session):
             return None
         return pytest.CollectReport(
-            collector.nodeid, "passed", None, [_results_collector(collector)]
+            collector.nodeid, "passed", None, _audit_collectors(collector, self.settings)
         )
 
 
@@ -90,7 +111,7 @@ class _MixedCollection:
     ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
         report = yield
         if isinstance(collector, pytest.Session) and report.passed:
-            report.result.append(_results_collector(collector))
+            report.result.extend(_audit_collectors(collector, self.settings))
         return report
 
 

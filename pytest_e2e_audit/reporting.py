@@ -10,16 +10,19 @@ import pytest
 from . import github
 from ._settings import AuditSettings
 from ._text import plural
+from .claims.items import CLAIMS_NODEID
+from .claims.rules import CLAIM_RULE_NAMES
 from .items import RUNS_NODEID
 
 _PREFIX = RUNS_NODEID + "::"
+_CLAIM_PREFIX = CLAIMS_NODEID + "::"
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
 
 
-@dataclass
+@dataclass(eq=False)  # a plugin object must stay hashable
 class AuditSummary:
     """Collects run outcomes from reports (on the xdist controller too) and prints them."""
 
@@ -35,9 +38,15 @@ class AuditSummary:
     """(node id, findings text) of passing runs that still have findings."""
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(node id, failure text) of failing runs."""
+    claims: int = 0
+    failed_claims: list[str] = field(default_factory=list)
+    """Ids of failing claims."""
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and report.nodeid.startswith(_CLAIM_PREFIX):
+            self._claim_report(report)
+            return
         if report.when != "call" or not report.nodeid.startswith(_PREFIX):
             return
         props = dict(report.user_properties)
@@ -68,6 +77,7 @@ class AuditSummary:
                 tr.write_sep("_", nodeid, yellow=True)
                 tr.write_line(text)
         if not self.runs:
+            self._claims_summary(tr, header=True)
             return
         if github.active():
             for line in github.error_annotations(self.failed):
@@ -82,6 +92,8 @@ class AuditSummary:
         width = max((len(r.code) + 1 + len(r.name) for r in self.settings.catalogue), default=20)
         tr.write_line(f"{'rule':<{width}}  {'severity':<8}  {'runs':>7}  {'failing':>7}")
         for entry in self.settings.catalogue:
+            if entry.name in CLAIM_RULE_NAMES:
+                continue
             label = f"{entry.code} {entry.name}"
             active = entry in self.settings.rules
             severity = self.settings.overrides.get(entry.name, entry.severity).label
@@ -106,6 +118,47 @@ class AuditSummary:
             f"a success rule ({', '.join(r.name for r in success_rules)})",
             bold=True,
         )
+        self._claims_summary(tr, header=False)
+
+    def _claim_report(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        self.claims += 1
+        if report.failed:
+            self.failed_claims.append(str(props.get("e2e.claim", report.nodeid)))
+        if report.passed:
+            for title, content in report.sections:
+                if title.startswith("Captured e2e findings"):
+                    self.below_gate.append((report.nodeid, content))
+        for name in str(props.get("e2e.findings", "")).split():
+            self.with_finding[name] += 1
+        for name in str(props.get("e2e.failing", "")).split():
+            self.failing[name] += 1
+
+    def _claims_summary(self, tr: pytest.TerminalReporter, *, header: bool) -> None:
+        """Claim outcomes, and the claim rules counted per claim (not per run)."""
+        if not self.claims:
+            return
+        if header:
+            tr.write_sep("=", "e2e audit summary")
+        failing = len(self.failed_claims)
+        ids = f": {', '.join(self.failed_claims)}" if failing else ""
+        tr.write_line(
+            f"{plural(self.claims, 'claim')} checked from {self.settings.claims_file}; "
+            f"{self.claims - failing:,} hold, {failing:,} failing{ids}",
+            red=failing > 0,
+            bold=True,
+        )
+        rules = [r for r in self.settings.catalogue if r.name in CLAIM_RULE_NAMES]
+        width = max((len(r.code) + 1 + len(r.name) for r in rules), default=20)
+        tr.write_line(f"{'claim rule':<{width}}  {'severity':<8}  {'claims':>7}  {'failing':>7}")
+        for entry in rules:
+            label = f"{entry.code} {entry.name}"
+            if entry not in self.settings.rules:
+                tr.write_line(f"{label:<{width}}  {'off':<8}  {'-':>7}  {'-':>7}")
+                continue
+            severity = self.settings.overrides.get(entry.name, entry.severity).label
+            count, fails = self.with_finding[entry.name], self.failing[entry.name]
+            tr.write_line(f"{label:<{width}}  {severity:<8}  {count:>7,}  {fails:>7,}")
 
     def markdown(self) -> str:
         """The summary as Markdown, for the GitHub Actions job summary."""
@@ -125,6 +178,8 @@ class AuditSummary:
             "|---|---|---:|---:|",
         ]
         for entry in self.settings.rules:
+            if entry.name in CLAIM_RULE_NAMES:
+                continue
             severity = self.settings.overrides.get(entry.name, entry.severity).label
             lines.append(
                 f"| {entry.code} `{entry.name}` | {severity} | {self.with_finding[entry.name]:,} "

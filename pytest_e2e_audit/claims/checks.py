@@ -90,7 +90,7 @@ def same_value(actual: Any, expected: Any) -> bool:
         )
     if isinstance(actual, list) and isinstance(expected, list):
         return len(actual) == len(expected) and all(
-            same_value(a, e) for a, e in zip(actual, expected)
+            same_value(a, e) for a, e in zip(actual, expected, strict=True)
         )
     return type(actual) is type(expected) and bool(actual == expected)
 

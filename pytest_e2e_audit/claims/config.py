@@ -128,6 +128,9 @@ def parse_yaml(text: str) -> Document:
         loader.dispose()
 
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 class _YamlWalker:
     """Builds plain values from composed nodes, recording the line of each key."""
 
@@ -146,6 +149,10 @@ class _YamlWalker:
             return self.loader.construct_object(node, deep=True)
         if id(node) in self.active:
             raise DocumentError(f"holds an alias to itself (line {line})", line)
+        if node.tag not in _PLAIN_TAGS:
+            raise DocumentError(
+                f"is not valid YAML: tag {node.tag!r} is not read (line {line})", line
+            )
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
