@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .claims.rules import CLAIM_RULES
 from .rules import Rule
 from .rules.runs import BUILTIN_RULES
 from .scanning.signatures import SIGNATURES, Signature
@@ -36,7 +37,7 @@ def signatures_table(signatures: Sequence[Signature]) -> str:
     return "\n".join(lines)
 
 
-def markdown(rules: Sequence[Rule] = BUILTIN_RULES) -> str:
+def markdown(rules: Sequence[Rule] = (*BUILTIN_RULES, *CLAIM_RULES)) -> str:
     return "\n\n".join(
         [
             BEGIN,

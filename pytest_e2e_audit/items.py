@@ -54,7 +54,7 @@ def properties(
     record: RunRecord, findings: Sequence[Finding], rules: Sequence[Rule], fail_on: Severity
 ) -> list[tuple[str, object]]:
     """JUnit ``<property>`` pairs for a run (``e2e.run`` and ``e2e.findings`` always)."""
-    order = {r.name: i for i, r in enumerate(rules)}
+    order = {r.name: i for i, r in enumerate(sorted(rules, key=lambda r: r.code))}
     names = sorted({f.rule for f in findings}, key=lambda n: order.get(n, len(order)))
     failing = sorted(
         {f.rule for f in findings if f.severity >= fail_on}, key=lambda n: order.get(n, 0)
@@ -66,8 +66,8 @@ def properties(
         ("e2e.layout", record.layout),
         ("e2e.status", record.status_recorded if record.status_recorded is not None else ""),
     ]
-    if record.status == "success":
-        success_rules = {r.name for r in rules if r.success_check}
+    success_rules = {r.name for r in rules if r.success_check}
+    if record.status == "success" and success_rules:
         verified = not any(f.rule in success_rules for f in findings)
         props.append(("e2e.verified_success", "true" if verified else "false"))
     optional: dict[str, object | None] = {
@@ -142,7 +142,7 @@ class RunItem(pytest.Item):
         record = self.layout.load(self.ref, settings.results_root, settings.load_options)
         self.findings = apply_rules(record, settings.rules, settings.context, settings.overrides)
         self.user_properties.extend(
-            properties(record, self.findings, settings.catalogue, settings.fail_on)
+            properties(record, self.findings, settings.rules, settings.fail_on)
         )
         below = [f for f in self.findings if f.severity < settings.fail_on]
         if below:

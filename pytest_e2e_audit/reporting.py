@@ -61,10 +61,9 @@ class AuditSummary:
             self.with_finding[name] += 1
         for name in str(props.get("e2e.failing", "")).split():
             self.failing[name] += 1
-        verified = props.get("e2e.verified_success")
-        if verified is not None:
+        if props.get("e2e.status") == "success":
             self.reported_success += 1
-            self.verified_success += verified == "true"
+            self.verified_success += props.get("e2e.verified_success") == "true"
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -72,7 +71,7 @@ class AuditSummary:
         if self.forced_no_tb:
             self._print_problems(tr)
         if self.below_gate:
-            tr.write_sep("=", "e2e audit: findings below the gate (passing runs)")
+            tr.write_sep("=", "e2e audit: findings below the gate (passing items)")
             for nodeid, text in self.below_gate:
                 tr.write_sep("_", nodeid, yellow=True)
                 tr.write_line(text)
@@ -106,11 +105,15 @@ class AuditSummary:
                 red=failing > 0,
                 yellow=failing == 0 and count > 0,
             )
-        success_rules = [r for r in self.settings.catalogue if r.success_check]
+        success_rules = [r for r in self.settings.rules if r.success_check]
         tr.write_line(
             f"reported success: {self.reported_success:,} of {self.runs:,} runs "
             f"({_pct(self.reported_success, self.runs)})"
         )
+        if not success_rules:
+            tr.write_line("verified success: not computed (every success rule is off)")
+            self._claims_summary(tr, header=False)
+            return
         tr.write_line(
             f"verified success: {self.verified_success:,} of {self.runs:,} runs "
             f"({_pct(self.verified_success, self.runs)}); "
@@ -199,7 +202,7 @@ class AuditSummary:
         """Failures and errors, printed linearly (pytest's own summary is skipped)."""
         for category, title in (
             ("error", "e2e audit: errors"),
-            ("failed", "e2e audit: failing runs"),
+            ("failed", "e2e audit: failures"),
         ):
             reports = [r for r in tr.getreports(category) if getattr(r, "longrepr", None)]
             if not reports:

@@ -155,3 +155,18 @@ def test_help_documents_every_option_with_its_ini_twin(pytester: pytest.Pytester
     ]:
         result.stdout.fnmatch_lines([f"*{flag}*"])
         result.stdout.fnmatch_lines([f"*{ini} *"])
+
+
+def test_verified_success_is_not_claimed_when_every_success_rule_is_off(
+    pytester: pytest.Pytester, make_runs: RunFactory
+) -> None:
+    make_runs.run("clean", journal=WITH_TOKENS)
+    result = pytester.runpytest(
+        *audit_args(make_runs.root, f"--e2e-select={tokens_not_recorded.name}")
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "reported success: 1 of 1 runs (100.0%)",
+            "verified success: not computed (every success rule is off)",
+        ]
+    )

@@ -107,6 +107,7 @@ class _Loader:
         base.update(self._path_facts())
         journal = self._journal()
         if journal is None:
+            base.update(self._folder_date())
             return RunRecord(readable=False, file_issues=tuple(self.issues), **base)
         value: dict[str, Any] = journal.value
         agent_key = next((k for k in AGENT_KEYS if isinstance(value.get(k), dict)), None)
@@ -151,6 +152,17 @@ class _Loader:
         parts = self.ref.run_id.split("/")
         if len(parts) >= 5 and _TIMESTAMP_RE.match(parts[-2]):
             return {"repo": parts[-5], "agent": parts[-4], "model": parts[-3]}
+        return {}
+
+    def _folder_date(self) -> dict[str, Any]:
+        """The start of the batch, from a ``YYYY-MM-DD_HH-MM-SS`` folder above the run."""
+        for part in reversed(self.ref.run_id.split("/")[:-1]):
+            if _TIMESTAMP_RE.match(part):
+                try:
+                    started = datetime.strptime(part, "%Y-%m-%d_%H-%M-%S")
+                except ValueError:
+                    continue
+                return {"started_at": started, "started_source": f"timestamp folder {part}"}
         return {}
 
     def _journal(self) -> JsonDoc | None:
@@ -230,17 +242,16 @@ class _Loader:
         stamp = _str(meta.get("run_timestamp"))
         if stamp and _TIMESTAMP_RE.match(stamp):
             line = journal.line("run_metadata", "run_timestamp")
-            return {
-                "started_at": datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S"),
-                "started_source": f"run_metadata.run_timestamp ({JOURNAL}:{line})",
-            }
-        parts = self.ref.run_id.split("/")
-        for part in reversed(parts[:-1]):
-            if _TIMESTAMP_RE.match(part):
+            try:
                 return {
-                    "started_at": datetime.strptime(part, "%Y-%m-%d_%H-%M-%S"),
-                    "started_source": f"timestamp folder {part}",
+                    "started_at": datetime.strptime(stamp, "%Y-%m-%d_%H-%M-%S"),
+                    "started_source": f"run_metadata.run_timestamp ({JOURNAL}:{line})",
                 }
+            except ValueError:
+                pass
+        folder = self._folder_date()
+        if folder:
+            return folder
         if trajectory and trajectory.start_time:
             try:
                 started = datetime.fromisoformat(trajectory.start_time)
