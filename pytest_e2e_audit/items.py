@@ -63,26 +63,21 @@ def properties(
         ("e2e.run", record.run_id),
         ("e2e.findings", " ".join(names)),
         ("e2e.failing", " ".join(failing)),
-        ("e2e.layout", record.layout),
         ("e2e.status", record.status_recorded if record.status_recorded is not None else ""),
     ]
     success_rules = {r.name for r in rules if r.success_check}
     if record.status == "success" and success_rules:
         verified = not any(f.rule in success_rules for f in findings)
         props.append(("e2e.verified_success", "true" if verified else "false"))
+    # A few key facts only: pytest keeps every property of every report (and --junitxml one
+    # XML element each) until the session ends, so each one costs memory per run.
+    observed = record.observed_tokens
     optional: dict[str, object | None] = {
         "e2e.exit_code": record.exit_code,
-        "e2e.duration_s": None if record.duration_s is None else round(record.duration_s, 3),
-        "e2e.agent": record.agent,
-        "e2e.model": record.model,
-        "e2e.started": record.started_at.isoformat() if record.started_at else None,
         "e2e.patch_bytes": record.patch.bytes if record.patch else None,
         "e2e.tokens_recorded": record.tokens_recorded.total if record.tokens_recorded else None,
+        "e2e.tokens_observed": observed.total if observed else None,
     }
-    observed = record.observed_tokens
-    if observed is not None:
-        optional["e2e.tokens_observed"] = observed.total
-        optional["e2e.tokens_source"] = str(observed.location or observed.source)
     props += [(k, v) for k, v in optional.items() if v is not None]
     return props
 
@@ -135,20 +130,18 @@ class RunItem(pytest.Item):
         super().__init__(**kwargs)
         self.ref = ref
         self.layout = layout
-        self.findings: list[Finding] = []
 
     def runtest(self) -> None:
         settings = self.config.stash[SETTINGS_KEY]
         record = self.layout.load(self.ref, settings.results_root, settings.load_options)
-        self.findings = apply_rules(record, settings.rules, settings.context, settings.overrides)
-        self.user_properties.extend(
-            properties(record, self.findings, settings.rules, settings.fail_on)
-        )
-        below = [f for f in self.findings if f.severity < settings.fail_on]
+        # Findings stay local: items live for the whole session, reports carry the text.
+        findings = apply_rules(record, settings.rules, settings.context, settings.overrides)
+        self.user_properties.extend(properties(record, findings, settings.rules, settings.fail_on))
+        below = [f for f in findings if f.severity < settings.fail_on]
         if below:
             self.add_report_section("call", "e2e findings", render_findings(below, Severity.ERROR))
-        if any(f.severity >= settings.fail_on for f in self.findings):
-            raise AuditFailure(self.findings, settings.fail_on)
+        if any(f.severity >= settings.fail_on for f in findings):
+            raise AuditFailure(findings, settings.fail_on)
 
     def repr_failure(
         self,

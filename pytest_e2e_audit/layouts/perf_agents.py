@@ -28,7 +28,7 @@ from ..records import (
     TokenUsage,
 )
 from ..scanning.files import FileProblem, check_file, iter_line_blocks, open_binary
-from ..scanning.jsondoc import JsonDoc, load_json, parse_json_text
+from ..scanning.jsondoc import JsonDoc, load_json
 from ..scanning.logs import LogScan, scan_log
 from ..scanning.signatures import BY_KIND, SIGNATURE_KINDS
 from ..scanning.trajectory import TrajectoryScan, scan_trajectory
@@ -463,16 +463,18 @@ class _Loader:
             with open_binary(self.ref.path / name) as fh:
                 for block, _ in iter_line_blocks(fh):
                     first = block.split("\n", 1)[0]
-                    doc = parse_json_text(first)
-                    patch = doc.get("model_patch")
+                    # Plain json: only line 1 is ever cited, so no line map is needed.
+                    value = json.loads(first)
+                    patch = value.get("model_patch") if isinstance(value, dict) else None
                     if patch is None:
                         return None
                     text = patch if isinstance(patch, str) else ""
                     return len(text.strip()), Location(file=name, line=1, key="model_patch")
         except FileProblem as exc:
             self.issues.append(FileIssue(file=name, problem=exc.problem))
-        except ValueError as exc:
-            self.issues.append(FileIssue(file=name, problem=str(exc)))
+        except (ValueError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            self.issues.append(FileIssue(file=name, problem=f"line 1 is not valid JSON: {reason}"))
         return None
 
     def _scope(self, journal: JsonDoc) -> ScopeFacts:

@@ -19,6 +19,15 @@ _TRAE_ROW_RE = re.compile(
     r"\s+│ (?P<value>[^│\n]*))",
     re.M,
 )
+_TRAE_LABELS = (
+    "Total",
+    "Success",
+    "Steps",
+    "Execution Time",
+    "Total Tokens",
+    "Input Tokens",
+    "Output Tokens",
+)
 _CODEX_TOKENS_RE = re.compile(r"^tokens used\n([\d,]+)[ \t]*$", re.M)
 _CODEX_TAIL_RE = re.compile(r"^([\d,]+)[ \t]*$", re.M)
 MAX_KEPT_LINE = 4 << 20
@@ -115,7 +124,8 @@ def scan_log(path: Path, size: int, *, keep_last_line: bool = False) -> LogScan:
 
 def _scan_signatures(scan: LogScan, block: str, first: int) -> None:
     lines = _Lines(block, first)
-    scan.retries += len(RETRY_RE.findall(block))
+    if "API call failed: " in block:
+        scan.retries += len(RETRY_RE.findall(block))
     pos = 0
     while True:
         trig = TRIGGER_RE.search(block, pos)
@@ -141,9 +151,21 @@ def _scan_signatures(scan: LogScan, block: str, first: int) -> None:
 
 
 def _scan_trae_rows(scan: LogScan, block: str, first: int) -> None:
+    # Only the last row of each label matters: look it up from the end instead of matching
+    # every row of every step panel.
     last: dict[str, re.Match[str]] = {}
-    for match in _TRAE_ROW_RE.finditer(block):
-        last[match.group("label") or "Total"] = match
+    for label in _TRAE_LABELS:
+        end = len(block)
+        while True:
+            pos = block.rfind("│ " + label, 0, end)
+            if pos < 0:
+                break
+            start = pos if pos == 0 or block[pos - 1] == "\n" else -1
+            match = _TRAE_ROW_RE.match(block, start) if start >= 0 else None
+            if match is not None and (match.group("label") or "Total") == label:
+                last[label] = match
+                break
+            end = pos
     if not last:
         return
     lines = _Lines(block, first)
