@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import re
 import sys
@@ -104,30 +103,41 @@ PANEL_END = "└─────────────┴───────�
 _PANEL_TAIL_BYTES = len(PANEL_END.encode()) + 70
 """Closing line plus the Total/Tokens rows, in bytes (approximately)."""
 
-TRACEBACK_OPENAI = """Traceback (most recent call last):
-  File "/home/ubuntu/OmniPerf-Bench/third-party/trae-agent/trae_agent/utils/llm_clients/retry_utils.py", line 36, in wrapper
-    return func(*args, **kwargs)
-           ^^^^^^^^^^^^^^^^^^^^^
-  File "/home/ubuntu/OmniPerf-Bench/third-party/trae-agent/trae_agent/utils/llm_clients/openai_client.py", line 64, in _create_openai_response
-    return self.client.responses.create(**api_params)
-           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-  File "/home/ubuntu/OmniPerf-Bench/bench-env/lib/python3.12/site-packages/openai/_base_client.py", line 1242, in post
-    return cast(ResponseT, self.request(cast_to, opts, stream=stream, stream_cls=stream_cls))
-                           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-  File "/home/ubuntu/OmniPerf-Bench/bench-env/lib/python3.12/site-packages/openai/_base_client.py", line 1037, in request
-    raise self._make_status_error_from_response(err.response) from None
-"""
+_TRAE = "/home/ubuntu/OmniPerf-Bench/third-party/trae-agent/trae_agent/utils/llm_clients"
+_SITE = "/home/ubuntu/OmniPerf-Bench/bench-env/lib/python3.12/site-packages"
 
-TRACEBACK_BEDROCK = """Traceback (most recent call last):
-  File "/home/ubuntu/OmniPerf-Bench/third-party/trae-agent/trae_agent/utils/llm_clients/retry_utils.py", line 36, in wrapper
-    return func(*args, **kwargs)
-           ^^^^^^^^^^^^^^^^^^^^^
-  File "/home/ubuntu/OmniPerf-Bench/third-party/trae-agent/trae_agent/utils/llm_clients/bedrock_client.py", line 53, in _create_bedrock_response
-    with self.client.messages.stream(
-  File "/home/ubuntu/OmniPerf-Bench/bench-env/lib/python3.12/site-packages/botocore/auth.py", line 452, in _modify_request_before_signing
-    if self.credentials.token:
-botocore.exceptions.TokenRetrievalError: Error when retrieving token from sso: Token has expired and refresh failed
-"""
+TRACEBACK_OPENAI = "".join(
+    [
+        "Traceback (most recent call last):\n",
+        f'  File "{_TRAE}/retry_utils.py", line 36, in wrapper\n',
+        "    return func(*args, **kwargs)\n",
+        "           ^^^^^^^^^^^^^^^^^^^^^\n",
+        f'  File "{_TRAE}/openai_client.py", line 64, in _create_openai_response\n',
+        "    return self.client.responses.create(**api_params)\n",
+        "           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n",
+        f'  File "{_SITE}/openai/_base_client.py", line 1242, in post\n',
+        "    return cast(ResponseT, self.request(cast_to, opts, stream=stream, "
+        "stream_cls=stream_cls))\n",
+        "                           " + "^" * 65 + "\n",
+        f'  File "{_SITE}/openai/_base_client.py", line 1037, in request\n',
+        "    raise self._make_status_error_from_response(err.response) from None\n",
+    ]
+)
+
+TRACEBACK_BEDROCK = "".join(
+    [
+        "Traceback (most recent call last):\n",
+        f'  File "{_TRAE}/retry_utils.py", line 36, in wrapper\n',
+        "    return func(*args, **kwargs)\n",
+        "           ^^^^^^^^^^^^^^^^^^^^^\n",
+        f'  File "{_TRAE}/bedrock_client.py", line 53, in _create_bedrock_response\n',
+        "    with self.client.messages.stream(\n",
+        f'  File "{_SITE}/botocore/auth.py", line 452, in _modify_request_before_signing\n',
+        "    if self.credentials.token:\n",
+        "botocore.exceptions.TokenRetrievalError: Error when retrieving token from sso: "
+        "Token has expired and refresh failed\n",
+    ]
+)
 
 
 @dataclass
@@ -298,11 +308,12 @@ def summary_table(success: bool, steps: int, secs: float, tin: int, tout: int) -
 # Trajectory (pretty-printed, indent=2, like trae-agent's recorder)
 # --------------------------------------------------------------------------------------
 
-_FILLER_WORDS = (
+_FILLER_TEXT = (
     "the kernel allocates a zero-filled buffer for every call which is then overwritten "
     "completely so torch.empty is enough and the fill_ can go; error handling stays the "
     "same and the public API is unchanged; run the benchmark script again to confirm "
-).split()
+)
+_FILLER_WORDS = _FILLER_TEXT.split()
 
 
 def _filler(n: int, salt: int) -> str:
@@ -609,8 +620,8 @@ class Generator:
         stdout_target = int(cfg.stdout_size * jit)
         traj_target = int(cfg.trajectory_size * jit)
         task_id = "vllm_core" if repo == "vllm" else "sglang_core"
-        pre = "%040x" % rng.getrandbits(160)
-        human = "%08x" % rng.getrandbits(32)
+        pre = f"{rng.getrandbits(160):040x}"
+        human = f"{rng.getrandbits(32):08x}"
         start = datetime.strptime(ts, "%Y-%m-%d_%H-%M-%S") + timedelta(seconds=rng.randint(1, 59))
 
         status = "success"
@@ -884,8 +895,8 @@ class Generator:
         path = folder / "trajectory.json"
         with open(path, "w", encoding=ENC) as fh:
             fh.write(
-                '{\n  "task": "big",\n  "start_time": "%s",\n  "llm_interactions": [\n'
-                % start.isoformat()
+                f'{{\n  "task": "big",\n  "start_time": "{start.isoformat()}",\n'
+                '  "llm_interactions": [\n'
             )
             per = tpl.size
             n = max(size // per, 1)

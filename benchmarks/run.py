@@ -16,13 +16,18 @@ from a temporary working directory outside the tree, and records
 
 Scenarios (``--only`` picks some of them):
 
-a. realistic mix, mostly passing: 1k and 10k runs (20% failing);
-b. failure-heavy (90% failing, like the real data) at 1k, 2k, 4k and 8k failing runs, plus
-   the same audit with ``--tb=short`` given explicitly (pytest's own failure summary) on the
-   smaller trees;
+a. realistic mix, mostly passing: 1k and 10k runs (20% failing), warm and cold page cache,
+   and ``--collect-only`` on the 10k tree;
+b. failure-heavy (90% failing, like the real data): a 10,000-run tree (9,000 failing) and its
+   prefixes holding 1k, 2k, 4k and 8k failing runs; the same audit with ``--tb=short`` given
+   explicitly (pytest's own failure summary) up to 8k; and memory diagnostics on the whole
+   tree (no ``--junitxml``; ``_diag_plugin.py`` dropping findings and/or properties);
 c. one run whose ``trae_stdout.txt`` is 1 MB vs 1 GB (peak RSS must not follow log size),
-   plus a 1 GB log without any newline;
+   warm and cold, plus a 1 GB log without any newline and a 1 GB ``trajectory.json``;
 d. the 10k tree with ``-n 2`` (pytest-xdist).
+
+Before each measurement every file of the tree is read once (warm page cache), unless the
+measurement is marked cold, which drops the tree's pages with ``posix_fadvise`` instead.
 
 Trees are generated with ``generate.py`` into ``benchmarks/_trees/`` (reused when already
 there with the same parameters); smaller trees are hard-linked prefixes of the big ones.
@@ -94,7 +99,14 @@ def ensure_tree(name: str, python: str, gen_args: list[str], expect: dict) -> Pa
     t0 = time.perf_counter()
     subprocess.run([python, str(GENERATE), str(tree), *gen_args], check=True)
     print(f"[tree] generated in {time.perf_counter() - t0:.1f} s", flush=True)
+    _settle()
     return tree
+
+
+def _settle() -> None:
+    """Flush the freshly written tree to disk so writeback does not run during a measurement."""
+    os.sync()
+    time.sleep(1.0)
 
 
 def prefix_tree(src: Path, name: str, count: int) -> Path:
@@ -125,6 +137,49 @@ def prefix_tree(src: Path, name: str, count: int) -> Path:
     )
     (dst / "manifest.json").write_text(json.dumps(sub))
     return dst
+
+
+def _tree_files(tree: Path) -> list[str]:
+    out: list[str] = []
+    stack = [str(tree / "state" / "runs")]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                else:
+                    out.append(e.path)
+    out.sort()
+    return out
+
+
+def set_cache(tree: Path, state: str) -> dict:
+    """Put the tree's files in the page cache (``warm``: read them all) or out of it
+    (``cold``: ``posix_fadvise(DONTNEED)`` on each file, no system-wide cache drop).
+
+    The machine this was written on runs DAMON "pageout" on file pages idle for ~60 s, so a
+    tree generated minutes ago is mostly on disk again: warming right before each
+    measurement makes the numbers CPU-bound and repeatable; ``cold`` shows the I/O cost.
+    """
+    t0 = time.perf_counter()
+    files = _tree_files(tree)
+    size = 0
+    if state == "cold":
+        os.sync()
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if state == "warm":
+                while True:
+                    chunk = os.read(fd, 1 << 20)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+            else:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    return {"cache": state, "cache_s": round(time.perf_counter() - t0, 2), "warm_bytes": size}
 
 
 def tree_stats(tree: Path) -> dict:
@@ -210,12 +265,30 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _cpu_ticks(pid: int) -> tuple[str, int] | None:
+    """(command name, utime + stime in clock ticks) of a live process."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    name = data[data.find("(") + 1 : data.rfind(")")]
+    fields = data[data.rfind(")") + 2 :].split()
+    return name, int(fields[11]) + int(fields[12])
+
+
 class TreeSampler(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_kb = 0
         self.stop = threading.Event()
+        self.cpu: dict[int, int] = {}
+        """Last seen CPU ticks per process of the tree (children: xdist workers)."""
+        self.samples: dict[int, int] = {}
+        """Samples each process was seen in. A child seen only once is a transient helper
+        (e.g. ``uname -p`` run by ``platform.processor()``, a fork sharing the parent's
+        pages) and is left out of the tree RSS."""
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -227,7 +300,12 @@ class TreeSampler(threading.Thread):
                 if p in seen:
                     continue
                 seen.add(p)
-                total += _rss_kb(p)
+                self.samples[p] = self.samples.get(p, 0) + 1
+                if p == self.pid or self.samples[p] >= 2:
+                    total += _rss_kb(p)
+                    ticks = _cpu_ticks(p)
+                    if ticks is not None:
+                        self.cpu[p] = ticks[1]
                 todo.extend(_children(p))
             self.peak_kb = max(self.peak_kb, total)
             self.stop.wait(0.05)
@@ -242,11 +320,15 @@ def audit(
     python: str,
     extra_args: list[str] | None = None,
     timeout: float = 1800.0,
+    junit: bool = True,
+    pythonpath: str | None = None,
+    cache: str = "warm",
+    diag: str | None = None,
 ) -> Measure:
     extra_args = list(extra_args or [])
     results = tree / "state" / "runs"
     OUT.mkdir(parents=True, exist_ok=True)
-    junit = OUT / f"{label}.xml"
+    junit_path = OUT / f"{label}.xml"
     console = OUT / f"{label}.out"
     cmd = [
         python,
@@ -256,7 +338,7 @@ def audit(
         "-p",
         "no:cacheprovider",
         "-q",
-        f"--junitxml={junit}",
+        *([f"--junitxml={junit_path}"] if junit else []),
         *extra_args,
     ]
     stats = tree_stats(tree)
@@ -264,6 +346,12 @@ def audit(
     env = dict(os.environ)
     env.pop("PYTEST_ADDOPTS", None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    if diag:
+        env["E2E_BENCH_DIAG"] = diag
+    cache_info = set_cache(tree, cache)
+    load_before = os.getloadavg()[0]
     try:
         with open(console, "wb") as out:
             t0 = time.perf_counter()
@@ -303,8 +391,26 @@ def audit(
         failed=counts.get("failed", 0),
         log_mb=stats["log_bytes"] / 1e6,
         stdout_bytes=console.stat().st_size,
-        cmd=" ".join(cmd),
+        cmd=(f"PYTHONPATH={pythonpath} " if pythonpath else "")
+        + (f"E2E_BENCH_DIAG={diag} " if diag else "")
+        + " ".join(cmd),
     )
+    m.extra["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
+    m.extra["loadavg_1m_before"] = round(load_before, 2)
+    m.extra.update(cache_info)
+    # Blocks the pytest process (and reaped children) read from storage, in 512-byte units.
+    m.extra["disk_read_mb"] = round(usage.ru_inblock * 512 / 1e6, 1)
+    if pythonpath:
+        m.extra["pythonpath"] = pythonpath
+    if diag:
+        m.extra["diag"] = diag
+    hz = os.sysconf("SC_CLK_TCK")
+    workers = {p: t for p, t in sampler.cpu.items() if p != proc.pid}
+    if workers:
+        # CPU seconds of the main pytest process vs its children (xdist workers), as last
+        # sampled before they exited (so slightly low).
+        m.extra["cpu_main_s"] = round(sampler.cpu.get(proc.pid, 0) / hz, 2)
+        m.extra["cpu_children_s"] = [round(t / hz, 2) for t in workers.values()]
     m.runs_per_s = m.runs / wall if wall else 0.0
     m.log_mb_per_s = m.log_mb / wall if wall else 0.0
     if "--collect-only" in extra_args:
@@ -318,19 +424,23 @@ def audit(
     print(
         f"[{label}] {m.runs:,} runs in {wall:.2f} s = {m.runs_per_s:,.0f} runs/s, "
         f"{m.log_mb:,.0f} MB logs = {m.log_mb_per_s:,.0f} MB/s, peak RSS {m.peak_rss_mb:.0f} MB "
-        f"(tree {m.tree_rss_mb:.0f} MB), exit {m.exit_code}; {last}{flag}",
+        f"(tree {m.tree_rss_mb:.0f} MB), {cache} cache (disk read {m.extra['disk_read_mb']} MB), "
+        f"cpu {m.extra['cpu_s']:.1f} s "
+        f"{m.extra.get('cpu_main_s', '')} {m.extra.get('cpu_children_s', '')}, "
+        f"exit {m.exit_code}; {last}{flag}",
         flush=True,
     )
     return m
 
 
 def best_of(n: int, *a, **kw) -> Measure:
-    """Run ``audit`` n times; keep the median wall time run (and record all wall times)."""
+    """Run ``audit`` n times; keep the fastest run (interference on a shared VM only ever
+    slows a run down) and record every wall time."""
     runs = [audit(*a, **kw) for _ in range(n)]
-    runs.sort(key=lambda m: m.wall_s)
-    med = runs[len(runs) // 2]
-    med.extra["walls"] = [round(r.wall_s, 3) for r in runs]
-    return med
+    walls = [round(r.wall_s, 3) for r in runs]
+    best = min(runs, key=lambda m: m.wall_s)
+    best.extra["walls"] = walls
+    return best
 
 
 # --------------------------------------------------------------------------------------
@@ -366,9 +476,12 @@ def machine(python: str) -> dict:
         "cpu": cpu,
         "free_h": _sh(["free", "-h"]),
         "kernel": platform.release(),
-        "versions": dict(zip(names, versions)),
+        "versions": dict(zip(names, versions, strict=False)),
         "df": df[-1] if df else "",
         "git": _sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
+        "git_dirty": _sh(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "pytest_e2e_audit"]
+        ).splitlines(),
     }
 
 
@@ -379,7 +492,7 @@ def machine(python: str) -> dict:
 
 def scenario_a(py: str, repeat: int, big: int) -> tuple[list[Measure], Path]:
     tree = ensure_tree(
-        f"mix{big // 1000}k",
+        f"mix{_k(big)}",
         py,
         [
             "--runs",
@@ -393,24 +506,36 @@ def scenario_a(py: str, repeat: int, big: int) -> tuple[list[Measure], Path]:
         ],
         {"count": big, "fail_fraction": 0.2},
     )
-    small = prefix_tree(tree, "mix1k", 1000)
-    out = [best_of(repeat, "a-mix-1k", small, py)]
-    out.append(best_of(max(1, repeat - 1), f"a-mix-{big // 1000}k", tree, py))
+    n_small = min(1000, big)
+    small = prefix_tree(tree, f"mix{_k(n_small)}-prefix", n_small)
+    out = [best_of(repeat, f"a-mix-{_k(n_small)}", small, py)]
+    out.append(best_of(max(1, repeat - 1), f"a-mix-{_k(big)}", tree, py))
+    # The same audits with the tree's pages dropped from the page cache first.
+    out.append(audit(f"a-mix-{_k(n_small)}-cold", small, py, cache="cold"))
+    out.append(audit(f"a-mix-{_k(big)}-cold", tree, py, cache="cold"))
     # Where does the time go: collection alone (walk + items), no run.
-    out.append(audit(f"a-mix-{big // 1000}k-collect-only", tree, py, ["--collect-only"]))
+    out.append(audit(f"a-mix-{_k(big)}-collect-only", tree, py, ["--collect-only"]))
     return out, tree
 
 
 def scenario_b(
-    py: str, repeat: int, sizes: list[int], tb_sizes: list[int], tb_cap: float
+    py: str,
+    repeat: int,
+    sizes: list[int],
+    tb_sizes: list[int],
+    tb_cap: float,
+    diagnostics: bool,
+    total: int,
 ) -> list[Measure]:
-    top = max(sizes)
+    """The failure-heavy tree has ``total`` runs (90% failing); the ``sizes`` (failing-run
+    counts) are its smallest prefixes holding that many failing runs, and the whole tree is
+    measured too (10,000 runs = 9,000 failing by default)."""
     tree = ensure_tree(
-        f"fail{top // 1000}k",
+        f"fail-{_k(total)}runs",
         py,
         [
-            "--failing",
-            str(top),
+            "--runs",
+            str(total),
             "--fail-fraction",
             "0.9",
             "--stdout-size",
@@ -418,25 +543,49 @@ def scenario_b(
             "--trajectory-size",
             TRAJ_SIZE,
         ],
-        {"failing": top, "fail_fraction": 0.9},
+        {"count": total, "fail_fraction": 0.9},
     )
     man = _manifest(tree)
     assert man is not None
+    all_failing = int(man["failing"])
     out: list[Measure] = []
     trees: dict[int, Path] = {}
-    for n in sorted(sizes):
+    for n in sorted({*sizes, all_failing}):
+        if n > all_failing:
+            continue
         # Smallest prefix of the big tree holding n failing runs.
         count, fails = 0, 0
-        for _rel, _k, fail in man["runs"]:
+        for _rel, _kind, fail in man["runs"]:
             count += 1
             fails += bool(fail)
             if fails == n:
                 break
-        t = tree if n == top else prefix_tree(tree, f"fail{n // 1000}k", count)
+        t = tree if n == all_failing else prefix_tree(tree, f"fail{_k(n)}-prefix", count)
         trees[n] = t
-        out.append(best_of(repeat if n <= 2000 else 1, f"b-fail-{n // 1000}k", t, py))
+        out.append(best_of(repeat if n <= 2000 else max(1, repeat - 1), f"b-fail-{_k(n)}", t, py))
+    top = all_failing
+    if diagnostics:
+        # Where the per-run memory goes: the same audit without --junitxml, and with a plugin
+        # that drops what the audit keeps per run (benchmarks/_diag_plugin.py).
+        big = trees[top]
+        out.append(audit(f"b-fail-{_k(top)}-no-junitxml", big, py, junit=False))
+        for diag in ("findings", "properties", "findings,properties"):
+            name = {"findings": "drop-findings", "properties": "trim-properties"}.get(
+                diag, "drop-findings-trim-properties"
+            )
+            out.append(
+                audit(
+                    f"b-fail-{_k(top)}-{name}",
+                    big,
+                    py,
+                    ["-p", "_diag_plugin"],
+                    pythonpath=str(HERE),
+                    diag=diag,
+                )
+            )
     # pytest's own failure summary (--tb=short given explicitly): grows faster than linearly.
     prev: Measure | None = None
+    prev_n = 0
     for n in sorted(tb_sizes):
         if prev is not None:
             ratio = n / prev_n
@@ -444,15 +593,14 @@ def scenario_b(
             guess = prev.wall_s * ratio * ratio
             if guess > tb_cap:
                 print(
-                    f"[b-tb-short-{n // 1000}k] skipped: estimated {guess:.0f} s > cap "
-                    f"{tb_cap:.0f} s",
+                    f"[b-tb-short-{_k(n)}] skipped: estimated {guess:.0f} s > cap {tb_cap:.0f} s",
                     flush=True,
                 )
                 continue
         if n not in trees:
             continue
         prev = audit(
-            f"b-fail-{n // 1000}k-tb-short",
+            f"b-fail-{_k(n)}-tb-short",
             trees[n],
             py,
             ["--tb=short"],
@@ -463,7 +611,9 @@ def scenario_b(
     return out
 
 
-def scenario_c(py: str, sizes: list[str], oneline: str | None) -> list[Measure]:
+def scenario_c(
+    py: str, sizes: list[str], oneline: str | None, big_traj: str | None
+) -> list[Measure]:
     out: list[Measure] = []
     for size in sizes:
         name = f"single-{size.lower()}"
@@ -474,6 +624,7 @@ def scenario_c(py: str, sizes: list[str], oneline: str | None) -> list[Measure]:
             {"mode": "single", "stdout_size": _size(size), "newlines": True},
         )
         out.append(audit(f"c-single-{size}", tree, py))
+        out.append(audit(f"c-single-{size}-cold", tree, py, cache="cold"))
     if oneline:
         name = f"single-{oneline.lower()}-oneline"
         tree = ensure_tree(
@@ -483,11 +634,26 @@ def scenario_c(py: str, sizes: list[str], oneline: str | None) -> list[Measure]:
             {"mode": "single", "stdout_size": _size(oneline), "newlines": False},
         )
         out.append(audit(f"c-single-{oneline}-no-newline", tree, py))
+    if big_traj:
+        name = f"single-traj-{big_traj.lower()}"
+        tree = ensure_tree(
+            name,
+            py,
+            ["--single", "--stdout-size", "1M", "--trajectory-size", big_traj],
+            {"mode": "single", "stdout_size": _size("1M"), "trajectory_size": _size(big_traj)},
+        )
+        out.append(audit(f"c-single-trajectory-{big_traj}", tree, py))
     return out
 
 
-def scenario_d(py: str, tree: Path, workers: int) -> list[Measure]:
-    return [audit(f"d-{tree.name}-n{workers}", tree, py, ["-n", str(workers)])]
+def scenario_d(py: str, tree: Path, workers: int, repeat: int) -> list[Measure]:
+    # xdist timings vary more than the others on this VM: repeat like the 10k tree.
+    return [best_of(repeat, f"d-{tree.name}-n{workers}", tree, py, ["-n", str(workers)])]
+
+
+def _k(n: int) -> str:
+    """1000 -> '1k', 500 -> '500' (labels and tree names)."""
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
 def _size(text: str) -> int:
@@ -506,30 +672,45 @@ def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
     """Least-squares slope, intercept and r^2."""
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
     slope = sxy / sxx if sxx else 0.0
     icpt = my - slope * mx
     ss_tot = sum((y - my) ** 2 for y in ys)
-    ss_res = sum((y - (icpt + slope * x)) ** 2 for x, y in zip(xs, ys))
+    ss_res = sum((y - (icpt + slope * x)) ** 2 for x, y in zip(xs, ys, strict=True))
     r2 = 1 - ss_res / ss_tot if ss_tot else 1.0
     return slope, icpt, r2
 
 
 def _row(m: Measure) -> str:
     extra = " ".join(m.args) or "(default)"
+    if "--junitxml" not in m.cmd:
+        extra += " (no --junitxml)"
+    if m.extra.get("pythonpath"):
+        extra += " (PYTHONPATH=benchmarks)"
+    if m.extra.get("diag"):
+        extra += f" (E2E_BENCH_DIAG={m.extra['diag']})"
+    if m.extra.get("cache") == "cold":
+        extra += " (cold cache)"
+    cpu = f"{m.extra.get('cpu_s', 0):.1f}"
+    if m.extra.get("cpu_children_s"):
+        kids = " + ".join(f"{c:.1f}" for c in m.extra["cpu_children_s"])
+        cpu += f" ({m.extra.get('cpu_main_s', 0):.1f} main + {kids} workers)"
     walls = m.extra.get("walls")
     wall = f"{m.wall_s:.2f}" + (
         f" ({', '.join(f'{w:.2f}' for w in walls)})" if walls and len(walls) > 1 else ""
     )
     return (
         f"| {m.label} | {extra} | {m.runs:,} | {m.failed:,} | {wall} | {m.runs_per_s:,.0f} | "
-        f"{m.log_mb:,.0f} | {m.log_mb_per_s:,.0f} | {m.peak_rss_mb:,.0f} | {m.tree_rss_mb:,.0f} |"
+        f"{m.log_mb:,.0f} | {m.log_mb_per_s:,.0f} | {cpu} | "
+        f"{m.extra.get('disk_read_mb', 0):,.0f} | {m.peak_rss_mb:,.0f} | "
+        f"{m.tree_rss_mb:,.0f} |"
     )
 
 
 HEAD = (
     "| measurement | extra args | runs | failed | wall s | runs/s | logs MB | logs MB/s | "
-    "peak RSS MB | tree RSS MB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "CPU s | disk read MB | peak RSS MB | tree RSS MB |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -541,8 +722,11 @@ def render_md(res: dict) -> str:
         "Generated by `benchmarks/run.py --write-md` (then annotated). Wall time is from "
         "spawning `python -m pytest` to reaping it, so it includes interpreter start-up, "
         "plugin import, collection, the audit, JUnit XML and terminal output (redirected to a "
-        "file). Trees are on local disk and in the page cache (just generated), so the numbers "
-        "are CPU-bound, not I/O-bound.",
+        "file). Unless marked *cold cache*, every file of the tree is read once right before "
+        "the measurement, so the numbers are CPU-bound and repeatable (this VM runs DAMON "
+        "pageout on file pages idle for ~60 s, so a tree generated earlier is on disk again). "
+        "*Cold cache* rows drop the tree's pages first (`posix_fadvise(DONTNEED)` on each "
+        "file) to show the cost of reading from the virtual disk.",
         "",
         "## Machine",
         "",
@@ -550,7 +734,13 @@ def render_md(res: dict) -> str:
         f"- kernel {mach['kernel']}; Python {mach['versions'].get('python')}, pytest "
         f"{mach['versions'].get('pytest')}, pytest-xdist {mach['versions'].get('pytest_xdist')}, "
         f"pydantic {mach['versions'].get('pydantic')}, pytest-e2e-audit "
-        f"{mach['versions'].get('pytest_e2e_audit')} (commit {mach['git']})",
+        f"{mach['versions'].get('pytest_e2e_audit')} (commit {mach['git']}"
+        + (
+            f"; uncommitted changes in {len(mach['git_dirty'])} package files"
+            if mach.get("git_dirty")
+            else ""
+        )
+        + ")",
         f"- disk: `{mach['df']}`",
         "",
         "```",
@@ -558,9 +748,13 @@ def render_md(res: dict) -> str:
         mach["free_h"],
         "```",
         "",
-        "Columns: *failed* = items failed by the audit (checked against the generator's "
+        "Columns: *wall s* = the fastest of the repeats, every repeat in parentheses (the VM is "
+        "shared and noisy: repeats of one measurement differ by up to ~25%); "
+        "*failed* = items failed by the audit (checked against the generator's "
         "manifest); *logs MB* = bytes of `*_stdout.txt`, `*_stderr.txt` and `trajectory.json` "
-        "in the tree (10^6); *peak RSS* = `ru_maxrss` of the pytest process from `wait4`; "
+        "in the tree (10^6); *CPU s* = user + system time of pytest and reaped children; "
+        "*disk read* = `ru_inblock` × 512 B (what really came from storage); "
+        "*peak RSS* = `ru_maxrss` of the pytest process from `wait4`; "
         "*tree RSS* = peak of the summed RSS of pytest and its descendants (sampled every "
         "50 ms; differs from peak RSS only with `-n`).",
         "",
@@ -579,7 +773,15 @@ def render_md(res: dict) -> str:
         lines += [_row(m) for m in rows]
         lines.append("")
         if key == "b":
-            pts = [(m.failed, m.wall_s) for m in rows if "--tb=short" not in m.args and m.failed]
+            pts = [
+                (m.failed, m.wall_s)
+                for m in rows
+                if not m.args
+                and "--junitxml" in m.cmd
+                and not m.extra.get("pythonpath")
+                and m.extra.get("cache", "warm") == "warm"
+                and m.failed
+            ]
             if len(pts) >= 2:
                 slope, icpt, r2 = fit_line([p[0] for p in pts], [p[1] for p in pts])
                 lines.append(
@@ -595,6 +797,26 @@ def render_md(res: dict) -> str:
     return "\n".join(lines)
 
 
+ANALYSIS_MARK = "## Analysis"
+
+
+def write_md(res: dict) -> None:
+    """Render RESULTS.md, keeping a hand-written section from ``## Analysis`` to the end."""
+    path = HERE / "RESULTS.md"
+    kept = ""
+    if path.exists():
+        old = path.read_text()
+        at = old.find("\n" + ANALYSIS_MARK)
+        if at >= 0:
+            kept = old[at + 1 :]
+    text = render_md(res)
+    if kept:
+        text = text.rstrip("\n") + "\n\n" + kept
+    # No machine paths in the committed file: $PROJECT is the project root.
+    path.write_text(text.replace(str(REPO), "$PROJECT"))
+    print(f"[done] wrote {path}")
+
+
 # --------------------------------------------------------------------------------------
 
 
@@ -608,8 +830,14 @@ def main(argv: list[str] | None = None) -> int:
         "--fail-sizes", default="1000,2000,4000,8000", help="failing-run counts for scenario b"
     )
     p.add_argument(
+        "--fail-total",
+        type=int,
+        default=10_000,
+        help="runs in the failure-heavy tree (90%% failing); the sizes are its prefixes",
+    )
+    p.add_argument(
         "--tb-sizes",
-        default="1000,2000",
+        default="1000,2000,4000,8000",
         help="failing-run counts audited with --tb=short (capped by --tb-cap)",
     )
     p.add_argument(
@@ -620,13 +848,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--single-sizes", default="1M,1G", help="stdout sizes for scenario c")
     p.add_argument("--oneline", default="1G", help="size of the no-newline log ('' to skip)")
+    p.add_argument(
+        "--big-trajectory",
+        default="1G",
+        help="size of the trajectory.json of one extra run in scenario c ('' to skip)",
+    )
+    p.add_argument(
+        "--no-diagnostics",
+        action="store_true",
+        help="skip the memory diagnostics of scenario b (no --junitxml, dropped findings)",
+    )
     p.add_argument("--workers", type=int, default=2, help="xdist workers for scenario d")
     p.add_argument("--write-md", action="store_true", help="render benchmarks/RESULTS.md")
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="only re-render benchmarks/RESULTS.md from benchmarks/_out/results.json",
+    )
     p.add_argument(
         "--clean", action="store_true", help="delete benchmarks/_trees afterwards (keeps disk free)"
     )
     args = p.parse_args(argv)
 
+    if args.render_only:
+        write_md(json.loads((OUT / "results.json").read_text()))
+        return 0
     only = set(args.only.split(","))
     TREES.mkdir(parents=True, exist_ok=True)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -640,13 +886,23 @@ def main(argv: list[str] | None = None) -> int:
     if "b" in only:
         sizes = [int(x) for x in args.fail_sizes.split(",") if x]
         tbs = [int(x) for x in args.tb_sizes.split(",") if x]
-        measures += scenario_b(args.python, args.repeat, sizes, tbs, args.tb_cap)
+        measures += scenario_b(
+            args.python,
+            args.repeat,
+            sizes,
+            tbs,
+            args.tb_cap,
+            not args.no_diagnostics,
+            args.fail_total,
+        )
     if "c" in only:
         sizes = [x for x in args.single_sizes.split(",") if x]
-        measures += scenario_c(args.python, sizes, args.oneline or None)
+        measures += scenario_c(
+            args.python, sizes, args.oneline or None, args.big_trajectory or None
+        )
     if "d" in only:
         if big_tree is None:
-            big_tree = TREES / f"mix{args.big // 1000}k"
+            big_tree = TREES / f"mix{_k(args.big)}"
             if _manifest(big_tree) is None:
                 big_tree = ensure_tree(
                     big_tree.name,
@@ -663,20 +919,21 @@ def main(argv: list[str] | None = None) -> int:
                     ],
                     {"count": args.big, "fail_fraction": 0.2},
                 )
-        measures += scenario_d(args.python, big_tree, args.workers)
+        measures += scenario_d(args.python, big_tree, args.workers, max(1, args.repeat - 1))
     res["measures"] = [asdict(m) for m in measures]
     res["total_s"] = time.perf_counter() - t_start
     base_commands = [
-        "# whole harness (generates the trees, ~25 min on 2 cores):",
-        "cd /work/main && .venv/bin/python benchmarks/run.py --write-md",
+        "# whole harness (generates the trees, ~17 min on 2 cores):",
+        "PROJECT=$PWD  # run from the project root",
+        ".venv/bin/python benchmarks/run.py --write-md",
         "# one scenario, e.g. the failure-heavy one:",
         ".venv/bin/python benchmarks/run.py --only b --write-md",
         "# one tree by hand, then one audit exactly as the harness runs it:",
         ".venv/bin/python benchmarks/generate.py benchmarks/_trees/mix10k --runs 10000 "
         f"--fail-fraction 0.2 --stdout-size {STDOUT_SIZE} --trajectory-size {TRAJ_SIZE}",
-        "cd $(mktemp -d) && /work/main/.venv/bin/python -m pytest "
-        "--e2e-results=/work/main/benchmarks/_trees/mix10k/state/runs -p no:cacheprovider -q "
-        "--junitxml=/work/main/benchmarks/_out/x.xml",
+        "cd $(mktemp -d) && $PROJECT/.venv/bin/python -m pytest "
+        "--e2e-results=$PROJECT/benchmarks/_trees/mix10k/state/runs -p no:cacheprovider -q "
+        "--junitxml=$PROJECT/benchmarks/_out/x.xml",
         "# the 1 GB log of scenario (c):",
         ".venv/bin/python benchmarks/generate.py benchmarks/_trees/single-1g --single "
         "--stdout-size 1G",
@@ -688,16 +945,15 @@ def main(argv: list[str] | None = None) -> int:
             prev = json.loads(results_json.read_text())
         except ValueError:
             prev = {}
-        labels = {m["label"] for m in res["measures"]}
-        kept = [m for m in prev.get("measures", []) if m["label"] not in labels]
+        # Partial run: keep the earlier measurements of the scenarios not run this time.
+        kept = [m for m in prev.get("measures", []) if m["label"][0] not in only]
         res["measures"] = sorted(kept + res["measures"], key=lambda m: m["label"][0])
     res["commands"] = base_commands + ["# exact audit commands (cwd: a fresh temp folder):"]
     res["commands"] += [m["cmd"] for m in res["measures"]]
     results_json.write_text(json.dumps(res, indent=1))
     print(f"[done] {len(measures)} measurements in {res['total_s']:.0f} s -> {results_json}")
     if args.write_md:
-        (HERE / "RESULTS.md").write_text(render_md(res))
-        print(f"[done] wrote {HERE / 'RESULTS.md'}")
+        write_md(res)
     if args.clean:
         shutil.rmtree(TREES, ignore_errors=True)
         print(f"[done] removed {TREES}")
