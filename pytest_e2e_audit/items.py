@@ -123,7 +123,20 @@ def _choose(layouts: Sequence[Layout], tree: Any) -> tuple[Layout | None, list[R
     return None, []
 
 
-class RunItem(pytest.Item):
+class AuditItem(pytest.Item):
+    """Base of the audit's items: an ``AuditFailure`` renders as its findings, one per line."""
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | Any:
+        if isinstance(excinfo.value, AuditFailure):
+            return excinfo.value.render()
+        return super().repr_failure(excinfo, style=style)
+
+
+class RunItem(AuditItem):
     """One recorded run; its assertions are the active integrity rules."""
 
     def __init__(self, *, ref: RunRef, layout: Layout, **kwargs: Any) -> None:
@@ -142,15 +155,6 @@ class RunItem(pytest.Item):
             self.add_report_section("call", "e2e findings", render_findings(below, Severity.ERROR))
         if any(f.severity >= settings.fail_on for f in findings):
             raise AuditFailure(findings, settings.fail_on)
-
-    def repr_failure(
-        self,
-        excinfo: pytest.ExceptionInfo[BaseException],
-        style: Any = None,
-    ) -> str | Any:
-        if isinstance(excinfo.value, AuditFailure):
-            return excinfo.value.render()
-        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.ref.path / self.ref.record, None, f"e2e run {self.ref.run_id}"

@@ -15,7 +15,7 @@ import pytest
 
 from .._text import node_name
 from ..findings import Finding, Severity
-from ..items import SETTINGS_KEY, AuditFailure, render_findings
+from ..items import SETTINGS_KEY, AuditFailure, AuditItem, render_findings
 from .checks import check_claim, to_findings
 from .model import Claim, ClaimSet
 from .runs import RunSample, RunSource
@@ -34,7 +34,7 @@ class ClaimsCollector(pytest.Collector):
             yield ClaimItem.from_parent(self, name=node_name(claim.id), claim=claim)
 
 
-class ClaimItem(pytest.Item):
+class ClaimItem(AuditItem):
     """One claim; it fails when the config or the runs contradict it."""
 
     def __init__(self, *, claim: Claim, **kwargs: Any) -> None:
@@ -78,15 +78,6 @@ class ClaimItem(pytest.Item):
             props.append(("e2e.runs_checked", len(sample.checked)))
             props.append(("e2e.runs_undated", len(sample.undated)))
         return props
-
-    def repr_failure(
-        self,
-        excinfo: pytest.ExceptionInfo[BaseException],
-        style: Any = None,
-    ) -> str | Any:
-        if isinstance(excinfo.value, AuditFailure):
-            return excinfo.value.render()
-        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         claims = self.config.stash[CLAIMS_KEY]
