@@ -49,18 +49,10 @@ class AuditSummary:
             return
         if report.when != "call" or not report.nodeid.startswith(_PREFIX):
             return
-        props = dict(report.user_properties)
+        props = self._count(report)
         self.runs += 1
         if report.failed:
             self.failed.append((report.nodeid, str(report.longrepr)))
-        if report.passed:
-            for title, content in report.sections:
-                if title.startswith("Captured e2e findings"):
-                    self.below_gate.append((report.nodeid, content))
-        for name in str(props.get("e2e.findings", "")).split():
-            self.with_finding[name] += 1
-        for name in str(props.get("e2e.failing", "")).split():
-            self.failing[name] += 1
         if props.get("e2e.status") == "success":
             self.reported_success += 1
             self.verified_success += props.get("e2e.verified_success") == "true"
@@ -124,10 +116,14 @@ class AuditSummary:
         self._claims_summary(tr, header=False)
 
     def _claim_report(self, report: pytest.TestReport) -> None:
-        props = dict(report.user_properties)
+        props = self._count(report)
         self.claims += 1
         if report.failed:
             self.failed_claims.append(str(props.get("e2e.claim", report.nodeid)))
+
+    def _count(self, report: pytest.TestReport) -> dict[str, object]:
+        """What run and claim reports share: findings per rule, below-gate findings."""
+        props = dict(report.user_properties)
         if report.passed:
             for title, content in report.sections:
                 if title.startswith("Captured e2e findings"):
@@ -136,6 +132,7 @@ class AuditSummary:
             self.with_finding[name] += 1
         for name in str(props.get("e2e.failing", "")).split():
             self.failing[name] += 1
+        return props
 
     def _claims_summary(self, tr: pytest.TerminalReporter, *, header: bool) -> None:
         """Claim outcomes, and the claim rules counted per claim (not per run)."""

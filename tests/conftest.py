@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +107,3 @@ def findings_by_run(xml_path: Path) -> dict[str, list[str]]:
         if "e2e.run" in props:
             out[str(props["e2e.run"])] = str(props.get("e2e.findings") or "").split()
     return out
-
-
-Factory = Callable[..., Path]

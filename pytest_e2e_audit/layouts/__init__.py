@@ -148,10 +148,3 @@ def _link_target(link: Path, root: Path) -> Path | str:
     if not target.is_relative_to(root):
         return "symbolic link to a path outside the results root; not followed"
     return target
-
-
-def find_layout(layouts: Sequence[Layout], name: str) -> Layout | None:
-    for layout in layouts:
-        if layout.name == name:
-            return layout
-    return None
