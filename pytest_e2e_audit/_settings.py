@@ -41,6 +41,9 @@ class AuditSettings:
     """Claims file to check (``--e2e-claims``), absolute."""
     claims_source: str = "--e2e-claims"
     """Where ``claims_file`` was set, for error messages."""
+    claims_root: Path | None = None
+    """Folder the claims' ``config`` globs must stay inside (``--e2e-claims-root``), absolute;
+    None for the claims file's folder."""
 
     @property
     def results_root(self) -> Path:
@@ -112,8 +115,19 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="Check the claims in FILE against the configs and runs (one test item per claim)",
     )
+    group.addoption(
+        "--e2e-claims-root",
+        dest="e2e_claims_root",
+        metavar="DIR",
+        help="Folder the claims' config globs must stay inside (default: the claims file's folder)",
+    )
     parser.addini("e2e_results", "Results folder to audit (relative to the ini file)", "string")
     parser.addini("e2e_claims", "Claims file to check (relative to the ini file)", "string")
+    parser.addini(
+        "e2e_claims_root",
+        "Folder the claims' config globs must stay inside (relative to the ini file)",
+        "string",
+    )
     parser.addini("e2e_layout", "Layout of the results folder (default: auto)", "string")
     parser.addini("e2e_select", "Rules to run (codes or names)", "linelist")
     parser.addini("e2e_ignore", "Rules not to run (codes or names)", "linelist")
@@ -179,6 +193,19 @@ def claims_option(config: pytest.Config) -> tuple[Path, str] | None:
     return None
 
 
+def claims_root_option(config: pytest.Config) -> tuple[Path, str] | None:
+    """The claims root asked for and where it was set, or None (the claims file's folder)."""
+    cli = config.getoption("e2e_claims_root")
+    if cli:
+        return (config.invocation_params.dir / str(cli)).resolve(), "--e2e-claims-root"
+    ini = str(config.getini("e2e_claims_root") or "").strip()
+    if ini:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        label = config.inipath.name if config.inipath else "ini file"
+        return (base / ini).resolve(), f"e2e_claims_root (in {label})"
+    return None
+
+
 def build_settings(
     config: pytest.Config,
     results: Path | None,
@@ -195,6 +222,10 @@ def build_settings(
     if claims is not None and not claims[0].is_file():
         state = "is not a file" if claims[0].exists() else "does not exist"
         raise pytest.UsageError(f"{claims[1]}: {claims[0]} {state}")
+    claims_root = claims_root_option(config)
+    if claims_root is not None and not claims_root[0].is_dir():
+        state = "is not a directory" if claims_root[0].exists() else "does not exist"
+        raise pytest.UsageError(f"{claims_root[1]}: {claims_root[0]} {state}")
     catalogue = _check_catalogue(rules)
     _check_layouts(layouts)
 
@@ -265,6 +296,7 @@ def build_settings(
         audit_only=config.args_source != pytest.Config.ArgsSource.ARGS,
         claims_file=claims[0] if claims else None,
         claims_source=claims[1] if claims else "--e2e-claims",
+        claims_root=claims_root[0] if claims_root else None,
     )
 
 

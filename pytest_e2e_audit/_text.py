@@ -1,18 +1,120 @@
-"""Making untrusted text (run ids, log lines, error strings) safe to show."""
+"""Making untrusted text (run ids, log lines, error strings) safe to show.
+
+Everything read from a results tree is untrusted: it may hold control characters, terminal
+escapes, lone surrogates (a JSON ``"\\ud800"`` or a folder name that is not UTF-8), text that
+starts a GitHub workflow command, or a credential an agent printed. ``clean`` is applied to
+every such text before it reaches a message, a property, a report or another process.
+"""
 
 from __future__ import annotations
 
 import re
 
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+_CONTROL_RE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]"
+)
+_LINE_BREAK_RE = re.compile(r"\r\n|[\n\r\u0085\u2028\u2029]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _NODE_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._\-/+=@,]")
+
+MAX_MESSAGE = 2000
+"""Longest message (one finding, one property value) that leaves the process."""
+
+_SECRET_WORD = (
+    r"(?:api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|secret|token"
+    r"|password|passwd|pwd|credentials?|auth)"
+)
+_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("private-key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*(?:-----END[^-]*-----)?")),
+    (
+        "api-key",
+        re.compile(
+            r"\b(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"
+            r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
+            r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
+            r"|glpat-[A-Za-z0-9_\-]{20,}"
+            r"|xox[abprs]-[A-Za-z0-9\-]{10,}"
+            r"|AIza[0-9A-Za-z_\-]{30,}"
+            r"|hf_[A-Za-z0-9]{30,}"
+            r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+        ),
+    ),
+    (
+        "bearer-token",
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])(bearer|basic|token)(\s+)(?!\[redacted)[A-Za-z0-9._~+/\-]{12,}=*"
+        ),
+    ),
+    (
+        "secret",
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.\-]*" + _SECRET_WORD + r")(?![A-Za-z0-9])"
+            r"""(["']?\s*(?:=|:)\s*["']?)(?!\$\{|\[redacted)([^\s"',;&}\]]{6,})"""
+        ),
+    ),
+)
+_LONG_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{32,}={0,2}")
+_PLACEHOLDERS = frozenset({"null", "none", "true", "false", "undefined", "redacted", "xxxxxx"})
+
+
+def redact(text: str) -> str:
+    """Replace credential-looking values with ``[redacted <kind>]``; keep their key names.
+
+    Recognised: provider key prefixes (``sk-``, ``AKIA``, ``ghp_``, ``AIza``, ``hf_``, JWTs),
+    ``Bearer``/``Basic`` tokens, ``*_API_KEY=``/``*_TOKEN=``/``password:`` assignments, and
+    long random-looking tokens (mixed case and digits, 32 characters or more). An unexpanded
+    ``${VAR}`` is kept: it is evidence, not a secret.
+    """
+    if len(text) < 12:
+        return text
+    for kind, pattern in _SECRETS:
+        if kind == "secret":
+            text = pattern.sub(_redact_assignment, text)
+        elif kind == "bearer-token":
+            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted token]", text)
+        else:
+            text = pattern.sub(f"[redacted {kind}]", text)
+    return _LONG_TOKEN_RE.sub(_redact_long, text)
+
+
+def _redact_assignment(match: re.Match[str]) -> str:
+    value = match.group(3)
+    if value.lower() in _PLACEHOLDERS or value.isdigit():
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}[redacted secret]"
+
+
+def _redact_long(match: re.Match[str]) -> str:
+    token = match.group(0)
+    lower = any(c.islower() for c in token)
+    upper = any(c.isupper() for c in token)
+    digit = any(c.isdigit() for c in token)
+    if lower and upper and digit and "/" not in token.strip("/"):
+        return "[redacted token]"
+    return token
+
+
+def _surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # Bytes that were not UTF-8 (os.fsdecode's surrogateescape) show as \xNN, other lone
+    # surrogates as \uNNNN: visible, and encodable everywhere.
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates escaped, so it encodes as UTF-8 whatever its source."""
+    return _SURROGATE_RE.sub(_surrogate, text) if _SURROGATE_RE.search(text) else text
 
 
 def clean(text: str, limit: int = 200) -> str:
-    """Strip ANSI escapes and control characters, fold newlines, shorten with a marker."""
-    text = ANSI_RE.sub("", text)
-    text = text.replace("\r\n", "\n").replace("\n", " ⏎ ").replace("\t", " ")
+    """One safe line: secrets redacted, ANSI and control characters removed, line breaks
+    folded, surrogates escaped, shortened with a marker past ``limit`` characters."""
+    text = printable(text)
+    if "\x1b" in text:
+        text = ANSI_RE.sub("", text)
+    text = redact(text)
+    text = _LINE_BREAK_RE.sub(" ⏎ ", text).replace("\t", " ")
     text = _CONTROL_RE.sub("?", text)
     if len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"

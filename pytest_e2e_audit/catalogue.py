@@ -50,5 +50,19 @@ def markdown(rules: Sequence[Rule] = (*BUILTIN_RULES, *CLAIM_RULES)) -> str:
     )
 
 
+def splice(text: str) -> str:
+    """``text`` (a README) with its catalogue section replaced by the generated one."""
+    start = text.index(BEGIN)
+    end = text.index(END) + len(END)
+    return text[:start] + markdown() + text[end:]
+
+
 if __name__ == "__main__":
-    print(markdown())
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) > 1:  # python -m pytest_e2e_audit.catalogue README.md: rewrite in place
+        target = Path(sys.argv[1])
+        target.write_text(splice(target.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(markdown())

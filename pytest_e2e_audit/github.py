@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,5 +46,15 @@ def write_summary(markdown: str) -> bool:
     return True
 
 
-def md_cell(text: str) -> str:
-    return clean(text, 300).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+def md_code(text: str, limit: int = 300) -> str:
+    """Untrusted text as an inline code span: nothing in it renders (no link, image, HTML
+    or emphasis), and a backtick cannot close the span early."""
+    body = clean(text, limit).replace("`", "'")
+    return f"`{body}`" if body.strip() else "` `"
+
+
+def md_text(text: str, limit: int = 500) -> str:
+    """Text of the plugin's own that may embed untrusted parts, with Markdown and HTML
+    punctuation escaped so it renders as the characters it holds."""
+    body = clean(text, limit)
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~&])", r"\\\1", body)

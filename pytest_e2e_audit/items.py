@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from ._settings import AuditSettings
-from ._text import clean, node_name
+from ._text import MAX_MESSAGE, clean, node_name
 from .findings import Finding, Severity
-from .layouts import Layout, RunRef, walk
+from .layouts import Layout, RunRef, load_run, walk
 from .records import RunRecord
 from .rules import Rule, apply_rules
 
@@ -22,7 +22,8 @@ RUNS_NODEID = "e2e-runs"
 
 
 class E2EAuditWarning(UserWarning):
-    """Something in the results tree was skipped (a link out of it, an unlistable folder)."""
+    """Something in the results tree was skipped without losing a run (a link to a folder
+    already walked). What can lose a run is an item, never only a warning."""
 
 
 class CollectionProblem(Exception):
@@ -79,7 +80,13 @@ def properties(
         "e2e.tokens_observed": observed.total if observed else None,
     }
     props += [(k, v) for k, v in optional.items() if v is not None]
-    return props
+    return safe_properties(props)
+
+
+def safe_properties(props: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Property values as one clean, bounded line each: they cross process boundaries
+    (xdist) and land in XML, HTML and logs."""
+    return [(k, clean(v, MAX_MESSAGE) if isinstance(v, str) else v) for k, v in props]
 
 
 class ResultsCollector(pytest.Collector):
@@ -91,21 +98,25 @@ class ResultsCollector(pytest.Collector):
         for note in tree.notes:
             warnings.warn(E2EAuditWarning(f"e2e-audit: {clean(note, 300)}"), stacklevel=1)
         layout, refs = _choose(settings.layouts, tree)
-        if layout is None:
+        if layout is None and not tree.problems:
             tried = ", ".join(lay.name for lay in settings.layouts)
             raise CollectionProblem(
                 f"no recorded runs found under {settings.results} (layouts tried: {tried}); "
                 "check --e2e-results, or force a layout with --e2e-layout"
             )
+        # Folders that could not be walked are items too: runs in them may be lost.
+        ordered = sorted([*refs, *tree.problems], key=lambda ref: ref.run_id.split("/"))
         used: dict[str, int] = {}
-        for ref in refs:
+        for ref in ordered:
             name = node_name(ref.run_id)
             if name in used:
                 used[name] += 1
                 name = f"{name}~{used[name]}"
             else:
                 used[name] = 1
-            yield RunItem.from_parent(self, name=name, ref=ref, layout=layout)
+            yield RunItem.from_parent(
+                self, name=name, ref=ref, layout=layout or settings.layouts[0]
+            )
 
     def repr_failure(  # type: ignore[override]
         self, excinfo: pytest.ExceptionInfo[BaseException]
@@ -146,7 +157,7 @@ class RunItem(AuditItem):
 
     def runtest(self) -> None:
         settings = self.config.stash[SETTINGS_KEY]
-        record = self.layout.load(self.ref, settings.results_root, settings.load_options)
+        record = load_run(self.layout, self.ref, settings.results_root, settings.load_options)
         # Findings stay local: items live for the whole session, reports carry the text.
         findings = apply_rules(record, settings.rules, settings.context, settings.overrides)
         self.user_properties.extend(properties(record, findings, settings.rules, settings.fail_on))
@@ -157,4 +168,7 @@ class RunItem(AuditItem):
             raise AuditFailure(findings, settings.fail_on)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.ref.path / self.ref.record, None, f"e2e run {self.ref.run_id}"
+        # pytest prints both (with -v, --tb=short/long) and writes them into JUnit's file=
+        # attribute: folder names are untrusted, so only clean text leaves here.
+        path = Path(clean(str(self.ref.path / self.ref.record), 4096))
+        return path, None, f"e2e run {clean(self.ref.run_id, 300)}"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from pathlib import Path
 
 import pytest
 
 from . import hookspecs
+from ._safety import check_config_outside, check_tree_location, early_results, refuse_writes_into
 from ._settings import AuditSettings, add_options, build_settings, claims_option, results_option
 from .claims.items import CLAIMS_KEY, CLAIMS_NODEID, ClaimsCollector
 from .claims.model import load_claims
@@ -26,6 +26,17 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Before pytest imports any conftest.py: refuse a results tree that would configure
+    or run code in its own audit, and trees that are not results at all (``/``, ``/proc``)."""
+    found = early_results(early_config)
+    if found is not None:
+        results, where = found
+        check_tree_location(results, where)
+        check_config_outside(early_config, results, where)
 
 
 @pytest.hookimpl(trylast=True)
@@ -47,10 +58,13 @@ def pytest_configure(config: pytest.Config) -> None:
     rules = [entry for group in config.hook.pytest_e2e_audit_rules() for entry in group]
     settings = build_settings(config, results, layouts, rules, claims)
     if results is not None:
-        _refuse_writes_into(config, results)
+        check_tree_location(results, "--e2e-results")
+        refuse_writes_into(config, results)
     config.stash[SETTINGS_KEY] = settings
     if settings.claims_file is not None:
-        config.stash[CLAIMS_KEY] = load_claims(settings.claims_file, settings.claims_source)
+        config.stash[CLAIMS_KEY] = load_claims(
+            settings.claims_file, settings.claims_source, settings.claims_root
+        )
     forced_no_tb = settings.audit_only and config.option.tbstyle == "auto"
     if forced_no_tb:
         # pytest's failure summary is quadratic in the number of failures
@@ -113,23 +127,3 @@ class _MixedCollection:
         if isinstance(collector, pytest.Session) and report.passed:
             report.result.extend(_audit_collectors(collector, self.settings))
         return report
-
-
-def _refuse_writes_into(config: pytest.Config, results: Path) -> None:
-    """The audit never writes into the results tree: refuse outputs that would land there."""
-    outputs: list[tuple[str, object]] = [
-        ("--junitxml", getattr(config.option, "xmlpath", None)),
-        ("--html", getattr(config.option, "htmlpath", None)),
-    ]
-    if config.pluginmanager.has_plugin("cacheprovider"):
-        cache_dir = config.rootpath / str(config.getini("cache_dir"))
-        outputs.append(("pytest's cache_dir (disable it with -p no:cacheprovider)", cache_dir))
-    for label, value in outputs:
-        if not value:
-            continue
-        path = (config.invocation_params.dir / str(value)).resolve()
-        if path == results or path.is_relative_to(results):
-            raise pytest.UsageError(
-                f"{label}: {path} is inside the results tree {results}; the audit never writes "
-                "there. Write reports elsewhere or run pytest from outside the tree"
-            )

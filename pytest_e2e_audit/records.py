@@ -136,6 +136,20 @@ class FileIssue(_Value):
     """What is wrong, as a phrase that follows the file name."""
     is_record: bool = False
     """True for the run's main record file (the run cannot be audited without it)."""
+    partial: bool = False
+    """True when part of the file was read (an over-long line cut short), not none of it."""
+
+
+class FieldIssue(_Value):
+    """A field of the record that is present but cannot be read as what it claims to be."""
+
+    field: str
+    """``RunRecord`` field it would have filled (``exit_code``, ``duration_s``, ``status`` …)."""
+    problem: str
+    """What is wrong, as a phrase that follows the field's location, e.g. ``is the string "0",
+    not an integer``."""
+    location: Location | None = None
+    """Where the value was read."""
 
 
 class RunRecord(_Value):
@@ -201,6 +215,8 @@ class RunRecord(_Value):
     """Whether a trajectory file was found and read."""
     file_issues: tuple[FileIssue, ...] = ()
     """Files that exist but could not be read."""
+    field_issues: tuple[FieldIssue, ...] = ()
+    """Fields of the record that are wrongly typed, impossible, or written twice."""
     locations: dict[str, Location] = Field(default_factory=dict)
     """Where each top-level field was read, by field name."""
     extra: dict[str, Any] = Field(default_factory=dict)
@@ -208,6 +224,10 @@ class RunRecord(_Value):
 
     def where(self, field: str) -> Location | None:
         return self.locations.get(field)
+
+    def field_issue(self, field: str) -> FieldIssue | None:
+        """The first problem recorded for ``field``, if any."""
+        return next((issue for issue in self.field_issues if issue.field == field), None)
 
     @property
     def observed_tokens(self) -> TokenUsage | None:

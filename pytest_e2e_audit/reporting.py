@@ -9,13 +9,28 @@ import pytest
 
 from . import github
 from ._settings import AuditSettings
-from ._text import plural
+from ._text import clean, plural
 from .claims.items import CLAIMS_NODEID
 from .claims.rules import CLAIM_RULE_NAMES
 from .items import RUNS_NODEID
 
 _PREFIX = RUNS_NODEID + "::"
 _CLAIM_PREFIX = CLAIMS_NODEID + "::"
+INCOMPLETE_NODEID = "e2e-audit::incomplete"
+"""Node id of the failing report that says an interrupted or stopped audit is partial."""
+SHOWN_MISSING = 5
+"""Items named in the incomplete report; the rest are counted."""
+
+
+def _is_audit(nodeid: str) -> bool:
+    return nodeid.startswith((_PREFIX, _CLAIM_PREFIX))
+
+
+def _failed_report(nodeid: str, text: str) -> pytest.TestReport:
+    """A failing call report for an item that never reported itself."""
+    return pytest.TestReport(
+        nodeid, (nodeid.split("::", 1)[0], None, nodeid), {}, "failed", text, "call"
+    )
 
 
 def _pct(part: int, whole: int) -> str:
@@ -41,9 +56,79 @@ class AuditSummary:
     claims: int = 0
     failed_claims: list[str] = field(default_factory=list)
     """Ids of failing claims."""
+    expected: list[str] | None = None
+    """Audit items collected (after deselection): each must end with a report."""
+    accounted: set[str] = field(default_factory=set)
+    """Audit items whose outcome reached this process."""
+    lost: list[str] = field(default_factory=list)
+    """Audit items that never reported although the session ran to its end."""
+    not_audited: list[str] = field(default_factory=list)
+    """Audit items never run because the session was interrupted or stopped early."""
+
+    # -- accounting: every collected run ends with a report here, or the audit fails ---------
+
+    @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.expected is None and not self._distributed(session.config):
+            self.expected = [item.nodeid for item in session.items if _is_audit(item.nodeid)]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        # Every worker collects the same items; the first list is the plan.
+        if self.expected is None:
+            self.expected = [nodeid for nodeid in ids if _is_audit(nodeid)]
+
+    @staticmethod
+    def _distributed(config: pytest.Config) -> bool:
+        return bool(
+            getattr(config.option, "numprocesses", None)
+        ) and config.pluginmanager.has_plugin("dsession")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Before JUnit and HTML are written: report every audit item that never reported."""
+        option = session.config.option
+        if self.expected is None or option.collectonly or getattr(option, "setuponly", False):
+            return
+        missing = [nodeid for nodeid in self.expected if nodeid not in self.accounted]
+        if not missing:
+            return
+        stopped = exitstatus == pytest.ExitCode.INTERRUPTED or bool(
+            session.shouldstop or session.shouldfail
+        )
+        hook = session.config.hook
+        if stopped:
+            self.not_audited = missing
+            how = "interrupted" if exitstatus == pytest.ExitCode.INTERRUPTED else "stopped early"
+            shown = ", ".join(clean(n, 200) for n in missing[:SHOWN_MISSING])
+            more = (
+                f" (+{len(missing) - SHOWN_MISSING:,} more)" if len(missing) > SHOWN_MISSING else ""
+            )
+            text = (
+                f"audit incomplete: the session was {how} after {len(self.accounted):,} of "
+                f"{len(self.expected):,} audit items; {plural(len(missing), 'item')} not "
+                f"audited: {shown}{more}; every figure in these reports is partial"
+            )
+            hook.pytest_runtest_logreport(report=_failed_report(INCOMPLETE_NODEID, text))
+        else:
+            self.lost = missing
+            for nodeid in missing:
+                text = (
+                    "run not accounted for: its outcome never reached the process writing the "
+                    "reports (a crashed worker or an internal error); it is counted as failing"
+                )
+                hook.pytest_runtest_logreport(report=_failed_report(nodeid, text))
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.not_audited)
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if _is_audit(report.nodeid) and (report.when == "call" or report.failed):
+            self.accounted.add(report.nodeid)
         if report.when == "call" and report.nodeid.startswith(_CLAIM_PREFIX):
             self._claim_report(report)
             return
@@ -80,6 +165,8 @@ class AuditSummary:
             f"{plural(self.runs, 'run')} audited under {self.settings.results}; "
             f"items fail on findings at {gate} or above"
         )
+        for line in self._completeness():
+            tr.write_line(line, red=True, bold=True)
         width = max((len(r.code) + 1 + len(r.name) for r in self.settings.catalogue), default=20)
         tr.write_line(f"{'rule':<{width}}  {'severity':<8}  {'runs':>7}  {'failing':>7}")
         for entry in self.settings.catalogue:
@@ -160,11 +247,28 @@ class AuditSummary:
             count, fails = self.with_finding[entry.name], self.failing[entry.name]
             tr.write_line(f"{label:<{width}}  {severity:<8}  {count:>7,}  {fails:>7,}")
 
+    def _completeness(self) -> list[str]:
+        """What the figures do not cover: runs never audited (interrupted) or lost."""
+        lines = []
+        if self.not_audited:
+            lines.append(
+                f"PARTIAL AUDIT: the session ended early; {plural(len(self.not_audited), 'item')} "
+                f"of {len(self.expected or ()):,} not audited; the figures below cover only "
+                "what was audited"
+            )
+        if self.lost:
+            lines.append(
+                f"{plural(len(self.lost), 'run')} not accounted for (no outcome reached this "
+                "process), counted as failing: "
+                + ", ".join(clean(n, 200) for n in self.lost[:SHOWN_MISSING])
+            )
+        return lines
+
     def markdown(self) -> str:
         """The summary as Markdown, for the GitHub Actions job summary."""
-        lines = [
-            "## e2e audit",
-            "",
+        lines = ["## e2e audit", ""]
+        lines += [f"> **{github.md_text(line)}**" for line in self._completeness()]
+        lines += [
             f"{plural(self.runs, 'run')} audited; items fail on findings at "
             f"{self.settings.fail_on.label} or above.",
             "",
@@ -189,7 +293,7 @@ class AuditSummary:
             lines += ["", "<details><summary>Failing runs</summary>", ""]
             for nodeid, text in self.failed[: github.MAX_ANNOTATIONS]:
                 first = text.split("\n", 1)[0]
-                lines.append(f"- `{github.md_cell(nodeid)}`: {github.md_cell(first)}")
+                lines.append(f"- {github.md_code(nodeid)}: {github.md_code(first)}")
             if len(self.failed) > github.MAX_ANNOTATIONS:
                 lines.append(f"- … and {len(self.failed) - github.MAX_ANNOTATIONS:,} more")
             lines += ["", "</details>"]

@@ -205,9 +205,15 @@ def test_large_log_is_scanned_to_its_end(pytester: pytest.Pytester, make_runs: R
         fh.write(b"\n" + quota)
     result, findings = _audit(pytester, make_runs.root)
     result.assert_outcomes(failed=1)
-    assert findings == {RUN: [api_errors_in_log.name]}
+    # The 200 MB first line is reported (a warning), and the scan still reaches line 2.
+    assert findings == {RUN: [unreadable_record.name, api_errors_in_log.name]}
     result.stdout.fnmatch_lines(
-        [_headline(api_errors_in_log, "*first at trae_stdout.txt:2: *Error code: 429*")]
+        [
+            _headline(api_errors_in_log, "*first at trae_stdout.txt:2: *Error code: 429*"),
+            f"{unreadable_record.code} {unreadable_record.name} [warning]: run file "
+            "trae_stdout.txt has a line over 8,388,608 bytes (the longest, line 1, is "
+            "209,715,200 bytes)*",
+        ]
     )
 
 
@@ -259,21 +265,26 @@ def test_folder_link_to_a_parent_is_walked_once(
     )
 
 
-def test_folder_link_out_of_the_results_root_is_not_followed(
+def test_folder_link_out_of_the_results_root_is_not_followed_and_fails(
     pytester: pytest.Pytester, make_runs: RunFactory, tmp_path: Path
 ) -> None:
     make_runs.run(journal=TOKENS)
     RunFactory(tmp_path / "elsewhere").run("outside-run", journal=TOKENS)
     (make_runs.root / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
-    result, findings = _audit(pytester, make_runs.root, *SHOW_WARNINGS)
-    result.assert_outcomes(passed=1, warnings=1)
-    assert findings == {RUN: []}
+    result, findings = _audit(pytester, make_runs.root)
+    # Runs behind the link may be lost: the link is an item that fails, not a warning.
+    result.assert_outcomes(passed=1, failed=1)
+    assert findings == {RUN: [], "linked": [unreadable_record.name]}
     result.stdout.fnmatch_lines(
         [
-            "*E2EAuditWarning: e2e-audit: linked: symbolic link to a path outside the results "
-            "root; not followed"
+            _headline(
+                unreadable_record,
+                "run folder is a symbolic link to a folder outside the results root; not "
+                "followed, so runs in it are not audited",
+            )
         ]
     )
+    assert "outside-run" not in result.stdout.str()
 
 
 def test_journal_link_out_of_the_results_root_is_an_unreadable_record(

@@ -17,6 +17,7 @@ from pytest_e2e_audit.rules.runs import (
     BUILTIN_RULES,
     api_errors_in_log,
     error_without_message,
+    malformed_record,
     out_of_scope_edits,
     status_contradicts_agent,
     success_empty_patch,
@@ -60,8 +61,41 @@ FIRING: list[tuple[Rule, str, str]] = [
 ]
 
 
+# Rules no real sample shows (none of the published journals is malformed): the clean real run
+# with one value changed, as a realistic broken writer would leave it.
+SYNTHETIC: list[tuple[Rule, dict[str, object], str]] = [
+    (
+        malformed_record,
+        {"trae": {"returncode": "0"}},
+        'journal.json:* (trae.returncode) is the string "0", not an integer',
+    ),
+]
+
+
 def test_every_builtin_rule_has_a_firing_case() -> None:
-    assert {entry.name for entry, _, _ in FIRING} == {r.name for r in BUILTIN_RULES}
+    cases = {entry.name for entry, _, _ in FIRING} | {entry.name for entry, _, _ in SYNTHETIC}
+    assert cases == {r.name for r in BUILTIN_RULES}
+
+
+@pytest.mark.parametrize(
+    ("entry", "change", "line"), SYNTHETIC, ids=[entry.name for entry, _, _ in SYNTHETIC]
+)
+def test_rule_fires_on_a_broken_copy_of_a_real_run_and_stays_quiet_on_a_clean_one(
+    pytester: pytest.Pytester,
+    make_runs: RunFactory,
+    entry: Rule,
+    change: dict[str, object],
+    line: str,
+) -> None:
+    make_runs.run("bad", journal={**WITH_TOKENS, **change})
+    make_runs.run("clean", journal=WITH_TOKENS)
+    xml = pytester.path / "out.xml"
+    result = pytester.runpytest(
+        *audit_args(make_runs.root, f"--e2e-select={entry.code}", f"--junitxml={xml}")
+    )
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines([f"{entry.code} {entry.name}: {line}"])
+    assert findings_by_run(xml) == {"bad": [entry.name], "clean": []}
 
 
 @pytest.mark.parametrize(

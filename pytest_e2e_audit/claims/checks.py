@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import glob
+import fnmatch
 import json
+import os
+import re
+import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +16,9 @@ from typing import Any
 from .._text import clean, plural
 from ..findings import Finding, Location, Severity
 from ..records import SignatureCount
-from ..rules import Rule
+from ..rules import Rule, to_finding
 from .config import DocPath, DocumentError, read_document
-from .model import Claim
+from .model import Claim, glob_start, split_glob
 from .rules import (
     claim_config_missing,
     claim_contradicted_by_runs,
@@ -26,6 +29,10 @@ from .runs import RunFacts, RunSample
 
 SHOWN_RUNS = 3
 """Runs named in a ``claim-contradicted-by-runs`` message; the rest are counted."""
+SEARCH_BUDGET = 100_000
+"""Folder entries one claim's config search looks at before it stops (and says so)."""
+LINK_OUT_OF_ROOT = "is a symbolic link out of the claims root; not read"
+BROKEN_LINK = "is a broken symbolic link; not read"
 
 Show = Callable[[Path], str]
 """How a path is shown in a message (relative to the invocation folder when inside it)."""
@@ -104,23 +111,245 @@ def dotted(path: DocPath) -> str:
     return ".".join(str(part) for part in path) if path else "the document"
 
 
-def config_files(base: Path, patterns: Sequence[str]) -> list[Path]:
-    """Files matching any of ``patterns`` (relative to ``base``), sorted, each once."""
-    found: set[Path] = set()
+@dataclass(frozen=True)
+class SearchNote:
+    """Something a config search could not do; a ``claim-unverifiable`` finding."""
+
+    pattern: str
+    """The glob being searched."""
+    path: Path
+    """Where (absolute, as walked, links not resolved)."""
+    problem: str
+    """What is wrong there, e.g. ``is a symbolic link out of the claims root; not read``."""
+    budget: bool = False
+    """The search stopped here because it had looked at ``SEARCH_BUDGET`` entries."""
+
+    def message(self, show: Show, reference: str) -> str:
+        """The finding's message; ``reference`` is the claim's ``Claim.reference()``."""
+        where = clean(show(self.path), 200)
+        glob = f'"{clean(self.pattern, 80)}"'
+        if self.budget:
+            return (
+                f"config search for {glob} {self.problem}, in {where}; {reference} is not "
+                "checked in files past them (narrow the globs)"
+            )
+        return f"{where} {self.problem} (config {glob}); {reference} is not checked in it"
+
+
+@dataclass(frozen=True)
+class ConfigSearch:
+    """What a claim's ``config`` globs matched, and what the search could not look at.
+
+    Iterating over it gives the files.
+    """
+
+    files: tuple[Path, ...]
+    """Matched regular files, resolved, sorted, each once."""
+    notes: tuple[SearchNote, ...] = ()
+    """Links out of the root, folders that could not be listed, a spent budget; in walk
+    order."""
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self.files)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One ``/``-separated part of a glob, translated once."""
+
+    regex: re.Pattern[str] | None
+    """Matches one name; None for ``**`` (any number of folders)."""
+    hidden: bool
+    """The part starts with ``.``, so it may match names that do (as in glob)."""
+
+    def matches(self, name: str) -> bool:
+        if name.startswith(".") and not self.hidden:
+            return False
+        return self.regex is None or self.regex.match(os.path.normcase(name)) is not None
+
+
+def _parts(pattern: Sequence[str]) -> tuple[_Part, ...]:
+    return tuple(
+        _Part(
+            None if part == "**" else re.compile(fnmatch.translate(os.path.normcase(part))),
+            part.startswith("."),
+        )
+        for part in pattern
+    )
+
+
+@dataclass
+class _Search:
+    """A bounded walk for ``config`` globs that never leaves ``root``.
+
+    Like ``glob.glob(recursive=True)`` (``*``, ``?``, ``[...]``, ``**`` for any number of
+    folders, hidden names matched only by parts starting with ``.``), except that symbolic
+    links are followed only to a target inside ``root``, a folder is not searched twice for
+    the same remaining parts (so link loops end), and at most ``budget`` entries are looked
+    at. Whatever it skips is noted.
+    """
+
+    root: Path
+    budget: int
+    files: set[Path] = field(default_factory=set)
+    notes: list[SearchNote] = field(default_factory=list)
+    noted_budget: bool = False
+
+    def _spend(self, pattern: str, where: Path) -> bool:
+        """Count one entry; False (noted once) when the budget is spent."""
+        if self.budget > 0:
+            self.budget -= 1
+            return True
+        if not self.noted_budget:
+            self.noted_budget = True
+            problem = f"stopped after {SEARCH_BUDGET:,} entries"
+            self.notes.append(SearchNote(pattern, where, problem, budget=True))
+        return False
+
+    def _note(self, pattern: str, path: Path, problem: str) -> None:
+        self.notes.append(SearchNote(pattern, path, problem))
+
+    def _target(self, pattern: str, path: Path) -> tuple[Path, os.stat_result] | None:
+        """``path`` resolved and stat'ed when it leads inside the root; else None, noted."""
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            self._note(pattern, path, BROKEN_LINK)
+            return None
+        if not real.is_relative_to(self.root):
+            self._note(pattern, path, LINK_OUT_OF_ROOT)
+            return None
+        try:
+            return real, real.stat()
+        except OSError as exc:
+            self._note(pattern, path, f"cannot be read ({exc.strerror or exc})")
+            return None
+
+    def search(self, base: Path, pattern: str) -> None:
+        """Add the files ``pattern`` (relative to ``base``) matches; note what it cannot see."""
+        try:
+            start = glob_start(pattern, base, self.root)
+        except ValueError as exc:
+            self._note(pattern, base, f"is not searched: {exc}")
+            return
+        _, rest = split_glob(pattern)
+        # The literal parts, one checked step at a time from the root: any may be a link.
+        here = self.root
+        try:
+            real, st = here, here.stat()
+        except OSError as exc:
+            self._note(pattern, here, f"cannot be read ({exc.strerror or exc})")
+            return
+        for name in start.relative_to(self.root).parts:
+            here = here / name
+            if not self._spend(pattern, here) or not os.path.lexists(here):
+                return
+            if os.path.islink(here):
+                target = self._target(pattern, here)
+                if target is None:
+                    return
+                real, st = target
+            else:
+                real, st = here, here.lstat()
+        if not rest:
+            if stat.S_ISREG(st.st_mode):
+                self.files.add(real.resolve())
+        elif stat.S_ISDIR(st.st_mode):
+            self._walk(pattern, here, st, _parts(rest))
+
+    def _walk(
+        self, pattern: str, start: Path, start_stat: os.stat_result, parts: tuple[_Part, ...]
+    ) -> None:
+        """Match ``parts`` below the folder ``start``, depth first, in name order."""
+        last = len(parts) - 1
+
+        def closure(states: set[int]) -> frozenset[int]:
+            # ``**`` also matches no folder at all: the part after it applies here too.
+            todo = list(states)
+            while todo:
+                i = todo.pop()
+                if i <= last and parts[i].regex is None and i + 1 not in states:
+                    states.add(i + 1)
+                    todo.append(i + 1)
+            return frozenset(states)
+
+        first = closure({0})
+        # A folder is searched once per set of remaining parts: links back up end here.
+        seen = {(start_stat.st_dev, start_stat.st_ino, first)}
+        stack: list[tuple[Path, frozenset[int]]] = [(start, first)]
+        while stack:
+            folder, states = stack.pop()
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
+            except OSError as exc:
+                problem = f"cannot be listed ({exc.strerror or exc}); not searched"
+                self._note(pattern, folder, problem)
+                continue
+            below: list[tuple[Path, frozenset[int]]] = []
+            for entry in entries:
+                if not self._spend(pattern, folder):
+                    return
+                ends = False
+                deeper: set[int] = set()
+                for i in states:
+                    if i > last or not parts[i].matches(entry.name):
+                        continue
+                    if parts[i].regex is None:  # ``**``: stays, or ends the glob
+                        deeper.add(i)
+                        ends = ends or i == last
+                    elif i == last:
+                        ends = True
+                    else:
+                        deeper.add(i + 1)
+                if not ends and not deeper:
+                    continue
+                path = Path(entry.path)
+                try:
+                    if entry.is_symlink():
+                        target = self._target(pattern, path)
+                        if target is None:
+                            continue
+                        real, st = target
+                    else:
+                        real, st = path, entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    self._note(pattern, path, f"cannot be read ({exc.strerror or exc})")
+                    continue
+                if ends and stat.S_ISREG(st.st_mode):
+                    self.files.add(real.resolve())
+                elif deeper and stat.S_ISDIR(st.st_mode):
+                    next_states = closure(deeper)
+                    key = (st.st_dev, st.st_ino, next_states)
+                    if key not in seen:
+                        seen.add(key)
+                        below.append((path, next_states))
+            stack.extend(reversed(below))
+
+
+def config_files(base: Path, patterns: Sequence[str], root: Path | None = None) -> ConfigSearch:
+    """Files matching any of ``patterns`` (relative to ``base``) inside ``root`` (default
+    ``base``), sorted, each once, with notes on what the search could not look at."""
+    base = base.resolve()
+    search = _Search(base if root is None else root.resolve(), SEARCH_BUDGET)
     for pattern in patterns:
-        for name in glob.glob(pattern, root_dir=base, recursive=True):
-            path = base / name
-            if path.is_file():
-                found.add(path.resolve())
-    return sorted(found)
+        search.search(base, pattern)
+    return ConfigSearch(tuple(sorted(search.files)), tuple(search.notes))
 
 
-def check_config(claim: Claim, base: Path, show: Show) -> Iterator[ClaimViolation]:
-    """``claim-not-applied``, ``claim-config-missing`` and unreadable configs."""
+def check_config(
+    claim: Claim, base: Path, show: Show, root: Path | None = None
+) -> Iterator[ClaimViolation]:
+    """``claim-not-applied``, ``claim-config-missing``, unreadable configs and what the
+    config search could not look at."""
     if not claim.settings:
         return
-    files = config_files(base, claim.config)
-    if not files:
+    search = config_files(base, claim.config, root)
+    for note in search.notes:
+        evidence = () if note.budget else (Location(file=clean(show(note.path), 200)),)
+        yield ClaimViolation(claim_unverifiable, note.message(show, claim.reference()), evidence)
+    files = search.files
+    if not files and not search.notes:
         globs = ", ".join(f'"{clean(g, 80)}"' for g in claim.config)
         yield ClaimViolation(
             claim_config_missing,
@@ -259,9 +488,11 @@ def check_claim(
     show: Show,
     sample: RunSample | None,
     results: Path | None,
+    root: Path | None = None,
 ) -> list[ClaimViolation]:
-    """Every problem with ``claim``, in rule order."""
-    found = [*check_config(claim, base, show), *check_runs(claim, sample, results)]
+    """Every problem with ``claim``, in rule order; ``config`` globs stay inside ``root``
+    (default ``base``)."""
+    found = [*check_config(claim, base, show, root), *check_runs(claim, sample, results)]
     if not claim.settings and not claim.stops:
         found.append(
             ClaimViolation(
@@ -280,13 +511,7 @@ def to_findings(
     """Findings of the active rules, severities overridden, in catalogue (code) order."""
     names = {entry.name for entry in active}
     findings = [
-        Finding(
-            code=v.rule.code,
-            rule=v.rule.name,
-            severity=overrides.get(v.rule.name, v.severity or v.rule.severity),
-            message=v.message,
-            evidence=v.evidence,
-        )
+        to_finding(v.rule, v.message, v.evidence, v.severity, overrides)
         for v in violations
         if v.rule.name in names
     ]

@@ -99,7 +99,7 @@ def parse_json(text: str) -> Document:
         doc = parse_json_text(text)
     except ValueError as exc:
         raise DocumentError(str(exc)) from None
-    return Document(doc.value, dict(doc.lines))
+    return Document(doc.value, doc.lines)
 
 
 # -- YAML ------------------------------------------------------------------------------

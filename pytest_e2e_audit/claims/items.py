@@ -49,7 +49,9 @@ class ClaimItem(AuditItem):
         if self.claim.stops and settings.results is not None:
             source = self.config.stash.setdefault(_RUNS_KEY, RunSource(settings))
             sample = source.sample(self.claim.since)
-        violations = check_claim(self.claim, claims.base, self._show, sample, settings.results)
+        violations = check_claim(
+            self.claim, claims.base, self._show, sample, settings.results, claims.root
+        )
         self.findings = to_findings(violations, settings.rules, settings.overrides)
         self.user_properties.extend(self._properties(sample, settings.fail_on))
         below = [f for f in self.findings if f.severity < settings.fail_on]

@@ -5,10 +5,11 @@ A malformed claims file is a ``pytest.UsageError`` naming the file, the line and
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
 import pytest
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,6 +29,9 @@ from ..scanning.signatures import SIGNATURE_KINDS
 from .config import DocPath, Document, DocumentError, read_document
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_MAGIC_RE = re.compile(r"[*?[]")
+ROOT_FIX = "set --e2e-claims-root to widen it"
+"""How to let config globs reach further, for the end of a message."""
 
 
 def _known_kind(kind: str) -> str:
@@ -43,9 +48,41 @@ def _naive(value: datetime | None) -> datetime | None:
     return value
 
 
-def _glob(pattern: str) -> str:
+def split_glob(pattern: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``pattern``'s parts before its first wildcard part, and the parts from it on.
+
+    Empty and ``.`` parts are dropped (``./config//a.yaml`` is ``config/a.yaml``), as glob does.
+    """
+    parts = [part for part in pattern.split("/") if part not in ("", ".")]
+    first = next((i for i, part in enumerate(parts) if _MAGIC_RE.search(part)), len(parts))
+    return tuple(parts[:first]), tuple(parts[first:])
+
+
+def glob_start(pattern: str, base: Path, root: Path) -> Path:
+    """The folder (or file) ``pattern``'s literal parts lead to from ``base``, ``..`` applied
+    lexically; ``ValueError`` when the glob could match anything outside ``root``.
+
+    ``base`` and ``root`` are absolute and resolved (no symbolic links).
+    """
+    shown = repr(pattern)
+    stay = f"globs must stay inside {root} ({ROOT_FIX})"
+    if PurePosixPath(pattern).is_absolute() or PureWindowsPath(pattern).is_absolute():
+        raise ValueError(f"{shown} is absolute; {stay}")
+    prefix, rest = split_glob(pattern)
+    if ".." in rest:
+        raise ValueError(f"{shown} has '..' after a wildcard, which may climb anywhere; {stay}")
+    start = Path(os.path.normpath(base.joinpath(*prefix)))
+    if not start.is_relative_to(root):
+        raise ValueError(f"{shown} climbs out of the claims root to {start}; {stay}")
+    return start
+
+
+def _glob(pattern: str, info: ValidationInfo) -> str:
     if not pattern.strip():
         raise ValueError("a config glob is empty")
+    context = info.context
+    if isinstance(context, dict) and "base" in context and "root" in context:
+        glob_start(pattern, context["base"], context["root"])
     return pattern
 
 
@@ -68,7 +105,8 @@ class Claim(BaseModel):
     """Runs started on or after this date (or date-time) must honour the claim; without it,
     every run must."""
     config: tuple[Annotated[str, AfterValidator(_glob)], ...] = ()
-    """Globs of the config files that must hold ``settings``, relative to the claims file."""
+    """Globs of the config files that must hold ``settings``, relative to the claims file's
+    folder; they match nothing outside the claims root (that folder by default)."""
     settings: dict[str, Any] = Field(default_factory=dict)
     """Dotted path -> claimed value; ``*`` in a path matches any key or list index."""
     stops: tuple[SignatureKind, ...] = ()
@@ -143,6 +181,9 @@ class ClaimSet:
     claims: tuple[Claim, ...]
     lines: dict[str, int]
     """Claim id -> line of the claim in the file."""
+    root: Path
+    """Folder no ``config`` glob may match outside (``--e2e-claims-root``, else ``base``);
+    absolute and resolved."""
 
     @property
     def base(self) -> Path:
@@ -150,14 +191,20 @@ class ClaimSet:
         return self.path.parent
 
 
-def load_claims(path: Path, where: str = "--e2e-claims") -> ClaimSet:
-    """Read and validate a claims file (YAML, or JSON/TOML by suffix) or raise ``UsageError``."""
+def load_claims(path: Path, where: str = "--e2e-claims", root: Path | None = None) -> ClaimSet:
+    """Read and validate a claims file (YAML, or JSON/TOML by suffix) or raise ``UsageError``.
+
+    A ``config`` glob that is absolute or climbs out of ``root`` (default: the claims file's
+    folder) is refused like any other malformed field.
+    """
+    base = path.parent.resolve()
+    root = base if root is None else root.resolve()
     try:
         doc = read_document(path)
     except DocumentError as exc:
         raise pytest.UsageError(f"{where}: {path} {exc.problem}") from None
     try:
-        parsed = ClaimsFile.model_validate(doc.value)
+        parsed = ClaimsFile.model_validate(doc.value, context={"base": base, "root": root})
     except ValidationError as exc:
         problems = [_problem(path, doc, dict(err)) for err in exc.errors(include_url=False)]
         raise pytest.UsageError(f"{where}: " + "\n".join(problems)) from None
@@ -171,7 +218,7 @@ def load_claims(path: Path, where: str = "--e2e-claims") -> ClaimSet:
                 f"(first at line {lines[claim.id]}); ids must be unique"
             )
         lines[claim.id] = line
-    return ClaimSet(path, tuple(parsed.claims), lines)
+    return ClaimSet(path, tuple(parsed.claims), lines, root)
 
 
 def _problem(path: Path, doc: Document, err: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from .._settings import AuditSettings
-from ..layouts import Layout, RunRef, walk
+from ..layouts import Layout, RunRef, load_run, walk
 from ..records import SignatureCount
 
 _PATH_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[_T ]|$)")
@@ -68,7 +68,7 @@ class RunSource:
             root = self.settings.results
             if root is None:  # pragma: no cover - refs() finds runs only under a root
                 raise RuntimeError("no results folder to load runs from")
-            record = layout.load(ref, root, self.settings.load_options)
+            record = load_run(layout, ref, root, self.settings.load_options)
             known = RunFacts(
                 record.run_id, record.started_at, record.started_source, record.api_errors
             )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import abc
+import errno
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from ..records import RunRecord
+from .._text import clean
+from ..records import FileIssue, RunRecord
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,9 @@ class RunRef:
     """Absolute run folder."""
     record: str
     """Main record file name inside the folder."""
+    problem: str | None = None
+    """Set for a folder of the tree that could not be walked (not listable, a link out of
+    the root): runs in it may be lost, so it is audited as an unreadable run."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,14 @@ class Tree:
     root: Path
     folders: list[Folder] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    """Symbolic links not followed and folders that could not be listed, one line each."""
+    """What was skipped without losing a run (a link to a folder already walked), one line
+    each."""
+    problems: list[RunRef] = field(default_factory=list)
+    """Folders that could not be walked, so runs in them may be lost; each one is audited
+    as an unreadable run (``RunRef.problem`` says why)."""
+
+    def problem(self, rel: str, path: Path, text: str) -> None:
+        self.problems.append(RunRef(rel, path, ".", problem=text))
 
 
 @dataclass(frozen=True)
@@ -73,18 +86,76 @@ class Layout(abc.ABC):
         """Read one run. Must not raise for bad input: report it in the record instead."""
 
 
+def load_run(layout: Layout, ref: RunRef, root: Path, options: LoadOptions) -> RunRecord:
+    """``layout.load`` that never raises: a folder that could not be walked, or any
+    exception from the reader, becomes an unreadable record naming the file and the error,
+    so the run is counted and fails instead of vanishing."""
+    if ref.problem is not None:
+        return unreadable(ref, layout.name, ".", ref.problem)
+    try:
+        return layout.load(ref, root, options)
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"; enforce it
+        reason = clean(f"{type(exc).__name__}: {exc}", 300)
+        return unreadable(
+            ref,
+            layout.name,
+            ref.record,
+            f"could not be read: the {layout.name} reader failed with {reason}",
+        )
+
+
+def unreadable(ref: RunRef, layout: str, file: str, problem: str) -> RunRecord:
+    """A record for a run whose record (or folder) cannot be read."""
+    return RunRecord(
+        run_id=ref.run_id,
+        layout=layout,
+        record_file=ref.record,
+        readable=False,
+        file_issues=(FileIssue(file=file, problem=problem, is_record=True),),
+    )
+
+
+PSEUDO_FILESYSTEMS = frozenset(
+    {
+        "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs", "tracefs",
+        "securityfs", "pstore", "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs",
+        "binfmt_misc", "efivarfs", "selinuxfs", "rpc_pipefs", "nsfs", "autofs",
+    }
+)  # fmt: skip
+"""Filesystem types that hold kernel state, not files: never walked."""
+
+
+def pseudo_mounts(table: Path = Path("/proc/self/mounts")) -> dict[str, str]:
+    """Mount points of pseudo-filesystems (path -> type), from the mount table where there
+    is one (Linux); empty elsewhere."""
+    try:
+        text = table.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[2] in PSEUDO_FILESYSTEMS:
+            # The table escapes spaces and the like as octal (\040).
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])
+            found[point] = parts[2]
+    return found
+
+
 def walk(root: Path) -> Tree:
     """List ``root`` recursively, sorted, without reading any file.
 
     Folder links are followed only when they resolve inside ``root`` and were not visited
-    already (so link loops end); anything else is listed in ``Tree.notes``.
+    already (so link loops end); pseudo-filesystems (``/proc`` …) are never entered. A folder
+    that cannot be listed or followed is a ``Tree.problems`` entry: runs in it may be lost.
     """
     tree = Tree(root)
     seen: set[tuple[int, int]] = set()
+    pseudo = pseudo_mounts()
     try:
         root_stat = root.stat()
     except OSError as exc:
-        tree.notes.append(f"{root}: cannot be listed: {exc.strerror or exc}")
+        tree.problem(".", root, f"cannot be listed: {_os_error(exc)}")
         return tree
     seen.add((root_stat.st_dev, root_stat.st_ino))
     stack: list[tuple[str, Path]] = [(".", root)]
@@ -96,16 +167,21 @@ def walk(root: Path) -> Tree:
             with os.scandir(path) as entries:
                 listed = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
-            tree.notes.append(f"{rel}: cannot be listed: {exc.strerror or exc}; skipped")
+            tree.problem(
+                rel, path, f"cannot be listed: {_os_error(exc)}; runs in it are not audited"
+            )
             continue
         for entry in listed:
             child_rel = entry.name if rel == "." else f"{rel}/{entry.name}"
+            child = Path(entry.path)
             try:
                 if entry.is_symlink():
-                    target = _link_target(Path(entry.path), root)
+                    target = _link_target(child, root)
                     if isinstance(target, str):
                         if os.path.isdir(entry.path):
-                            tree.notes.append(f"{child_rel}: {target}")
+                            tree.problem(
+                                child_rel, child, f"{target}, so runs in it are not audited"
+                            )
                         else:
                             # Listed by name; reading it reports the link as a file problem.
                             files.append(entry.name)
@@ -120,23 +196,35 @@ def walk(root: Path) -> Tree:
                             )
                             continue
                         seen.add(key)
-                        subdirs.append((child_rel, Path(entry.path)))
+                        subdirs.append((child_rel, child))
                     else:
                         files.append(entry.name)
                 elif entry.is_dir(follow_symlinks=False):
+                    if entry.path in pseudo:
+                        tree.problem(
+                            child_rel,
+                            child,
+                            f"is a mount of the {pseudo[entry.path]} pseudo-filesystem; not walked",
+                        )
+                        continue
                     st = entry.stat(follow_symlinks=False)
                     key = (st.st_dev, st.st_ino)
                     if key not in seen:
                         seen.add(key)
-                        subdirs.append((child_rel, Path(entry.path)))
+                        subdirs.append((child_rel, child))
                 else:
                     files.append(entry.name)
             except OSError as exc:
-                tree.notes.append(f"{child_rel}: cannot be inspected: {exc.strerror or exc}")
+                tree.problem(
+                    child_rel,
+                    child,
+                    f"cannot be inspected: {_os_error(exc)}; runs in it are not audited",
+                )
         names = frozenset(files) | {name.rsplit("/", 1)[-1] for name, _ in subdirs}
         tree.folders.append(Folder(rel, path, frozenset(files), names))
         stack.extend(reversed(subdirs))
     tree.folders.sort(key=lambda folder: folder.rel.split("/"))
+    tree.problems.sort(key=lambda ref: ref.run_id.split("/"))
     return tree
 
 
@@ -144,7 +232,13 @@ def _link_target(link: Path, root: Path) -> Path | str:
     try:
         target = link.resolve(strict=True)
     except (OSError, RuntimeError):
-        return "broken or looping symbolic link; not followed"
+        return "is a broken or looping symbolic link; not followed"
     if not target.is_relative_to(root):
-        return "symbolic link to a path outside the results root; not followed"
+        return "is a symbolic link to a folder outside the results root; not followed"
     return target
+
+
+def _os_error(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    reason = exc.strerror or str(exc)
+    return f"{reason} ({name})" if name else reason

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from ..findings import Location
 from ..records import (
     AgentVerdict,
+    FieldIssue,
     FileIssue,
     LogFacts,
     PatchFacts,
@@ -27,12 +28,13 @@ from ..records import (
     Status,
     TokenUsage,
 )
-from ..scanning.files import FileProblem, check_file, iter_line_blocks, open_binary
+from ..scanning.files import MAX_LINE, FileProblem, check_file, iter_line_blocks, open_binary
 from ..scanning.jsondoc import JsonDoc, load_json
 from ..scanning.logs import LogScan, scan_log
 from ..scanning.signatures import BY_KIND, SIGNATURE_KINDS
 from ..scanning.trajectory import TrajectoryScan, scan_trajectory
 from . import Layout, LoadOptions, RunRef, Tree
+from .values import bounded_int, exit_code_problem, seconds_problem
 
 JOURNAL = "journal.json"
 AGENT_KEYS = ("trae", "claude_code", "codex_cli", "codex", "openhands")
@@ -50,6 +52,8 @@ _ANY_PREFIXES = ("trae", "claude_code", "codex", "openhands")
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$")
 _TOKEN_KEYS = ("token_usage", "tokens", "usage")
 _DIFF_HEADER_RE = re.compile(r"^diff --git ", re.M)
+_MAX_EPOCH = 1e11
+"""Seconds since 1970 beyond which a timestamp is not one (year 5138)."""
 
 
 class PerfAgentsLayout(Layout):
@@ -71,6 +75,7 @@ class _Loader:
     root: Path
     options: LoadOptions
     issues: list[FileIssue] = field(default_factory=list)
+    field_issues: list[FieldIssue] = field(default_factory=list)
     locations: dict[str, Location] = field(default_factory=dict)
     log_names: dict[str, str] = field(default_factory=dict)
 
@@ -145,6 +150,7 @@ class _Loader:
         fields["extra"] = {k: v for k, v in value.items() if k not in known}
         fields["locations"] = self.locations
         fields["file_issues"] = tuple(self.issues)
+        fields["field_issues"] = tuple(self._duplicates(journal)) + tuple(self.field_issues)
         return RunRecord(**fields)
 
     def _path_facts(self) -> dict[str, Any]:
@@ -173,7 +179,7 @@ class _Loader:
             self._mark_record_issue()
             return None
         try:
-            doc = load_json(self.ref.path / JOURNAL)
+            doc = load_json(self.ref.path / JOURNAL, check_duplicates=True)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=JOURNAL, problem=exc.problem, is_record=True))
             return None
@@ -187,6 +193,19 @@ class _Loader:
             )
             return None
         return doc
+
+    def _duplicates(self, journal: JsonDoc) -> Iterator[FieldIssue]:
+        """Keys written twice in one object: readers disagree on which value counts."""
+        for path in journal.duplicate_keys:
+            dotted = ".".join(str(step) for step in path)
+            kept = journal.get(*path)
+            shown = json.dumps(kept, ensure_ascii=False)[:60] if _plain(kept) else "a container"
+            yield FieldIssue(
+                field=str(path[0]) if path else dotted,
+                problem=f"key {json.dumps(dotted)} is written more than once in one object; "
+                f"JSON readers keep the last value ({shown}) or the first, so they disagree",
+                location=Location(file=JOURNAL, line=journal.line(*path), key=dotted),
+            )
 
     def _mark_record_issue(self) -> None:
         self.issues[:] = [
@@ -213,14 +232,27 @@ class _Loader:
             return {}
         out: dict[str, Any] = {}
         code = journal.get(key, "returncode")
-        if isinstance(code, int) and not isinstance(code, bool):
-            out["exit_code"] = code
+        if code is not None:
             self._at("exit_code", journal, key, "returncode")
+            problem = exit_code_problem(code)
+            if problem is None:
+                out["exit_code"] = code
+            else:
+                self._field_issue("exit_code", problem)
         duration = journal.get(key, "duration_s")
-        if isinstance(duration, (int, float)) and not isinstance(duration, bool):
-            out["duration_s"] = float(duration)
+        if duration is not None:
             self._at("duration_s", journal, key, "duration_s")
+            problem = seconds_problem(duration)
+            if problem is None:
+                out["duration_s"] = float(duration)
+            else:
+                self._field_issue("duration_s", problem)
         return out
+
+    def _field_issue(self, name: str, problem: str) -> None:
+        self.field_issues.append(
+            FieldIssue(field=name, problem=problem, location=self.locations.get(name))
+        )
 
     def _error(self, journal: JsonDoc) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -260,14 +292,14 @@ class _Loader:
             if started is not None:
                 return {"started_at": started, "started_source": "trajectory.json start_time"}
         written = journal.get("timestamps", "written")
-        if isinstance(written, (int, float)) and not isinstance(written, bool):
+        if seconds_problem(written, limit=_MAX_EPOCH) is None:
             try:
-                end = datetime.fromtimestamp(float(written), tz=timezone.utc)
+                end = float(written) - (duration or 0.0)
+                started = datetime.fromtimestamp(end, tz=timezone.utc).replace(tzinfo=None)
             except (OverflowError, OSError, ValueError):
                 return {}
-            start = end.timestamp() - (duration or 0.0)
             return {
-                "started_at": datetime.fromtimestamp(start, tz=timezone.utc).replace(tzinfo=None),
+                "started_at": started,
                 "started_source": "timestamps.written minus the agent duration (UTC)",
             }
         return {}
@@ -298,6 +330,8 @@ class _Loader:
                     continue
                 found[role] = scan
                 self.log_names[role] = name
+                if scan.long_lines:
+                    self.issues.append(_long_lines_issue(name, scan))
                 facts = LogFacts(
                     file=name,
                     role=role,
@@ -616,6 +650,18 @@ def _signatures(logs: list[tuple[str, LogScan]]) -> tuple[tuple[SignatureCount, 
     return ordered, retries
 
 
+def _long_lines_issue(name: str, scan: LogScan) -> FileIssue:
+    """A log with lines too long to keep whole: only their heads were scanned."""
+    count = f"{scan.long_lines:,} lines" if scan.long_lines > 1 else "a line"
+    return FileIssue(
+        file=name,
+        problem=f"has {count} over {MAX_LINE:,} bytes (the longest, line {scan.longest_line}, "
+        f"is {scan.longest_line_bytes:,} bytes); only the first {scan.long_line_head:,} "
+        "characters of each were scanned",
+        partial=True,
+    )
+
+
 def _patch_content(path: Path) -> tuple[bool, int]:
     blank = True
     touched = 0
@@ -635,8 +681,11 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
 def _int_text(row: Any) -> int | None:
     if row is None:
         return None
-    text = str(getattr(row, "value", row)).replace(",", "").strip()
-    return int(text) if text.isdigit() else None
+    return bounded_int(str(getattr(row, "value", row)).replace(",", "").strip())

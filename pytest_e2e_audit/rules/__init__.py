@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .._text import MAX_MESSAGE, clean
 from ..findings import Finding, Location, Severity
 from ..records import RunRecord
 
@@ -77,25 +78,48 @@ def rule(
     return wrap
 
 
+def to_finding(
+    entry: Rule,
+    message: str,
+    evidence: tuple[Location, ...] = (),
+    severity: Severity | None = None,
+    overrides: Mapping[str, Severity] | None = None,
+) -> Finding:
+    """The one place a violation becomes a finding: the severity (the rule's, the check's,
+    or the user's override) and a message made safe to leave the process (one line,
+    bounded, control characters and credentials removed)."""
+    chosen = (overrides or {}).get(entry.name, severity or entry.severity)
+    return Finding(
+        code=entry.code,
+        rule=entry.name,
+        severity=chosen,
+        message=clean(message, MAX_MESSAGE),
+        evidence=evidence,
+    )
+
+
 def apply_rules(
     record: RunRecord,
     rules: Sequence[Rule],
     context: RuleContext,
     overrides: Mapping[str, Severity] | None = None,
 ) -> list[Finding]:
-    """Run ``rules`` (already in catalogue order) on ``record``."""
+    """Run ``rules`` (already in catalogue order) on ``record``.
+
+    A check that raises (a bug in a rule, or a record no rule anticipated) becomes an error
+    finding of that rule naming the exception, so the run still fails instead of vanishing.
+    """
     findings: list[Finding] = []
-    overrides = overrides or {}
     for entry in rules:
-        for violation in entry.check(record, context):
-            severity = overrides.get(entry.name, violation.severity or entry.severity)
-            findings.append(
-                Finding(
-                    code=entry.code,
-                    rule=entry.name,
-                    severity=severity,
-                    message=violation.message,
-                    evidence=violation.evidence,
+        try:
+            violations = list(entry.check(record, context))
+        except Exception as exc:  # noqa: BLE001 - any rule bug must surface as a finding
+            violations = [
+                Violation(
+                    f"the rule could not be evaluated on this run: {type(exc).__name__}: {exc}",
+                    severity=Severity.ERROR,
                 )
-            )
+            ]
+        for v in violations:
+            findings.append(to_finding(entry, v.message, v.evidence, v.severity, overrides))
     return findings

@@ -1,4 +1,4 @@
-"""Built-in per-run integrity rules (catalogue codes E2E001-E2E010)."""
+"""Built-in per-run integrity rules (catalogue codes E2E001-E2E011)."""
 
 from __future__ import annotations
 
@@ -38,14 +38,21 @@ def unreadable_record(record: RunRecord, ctx: RuleContext) -> Iterator[Violation
     results tree, a FIFO, invalid content) are reported as warnings: the facts they hold are
     missing from the audit."""
     for issue in record.file_issues:
-        if issue.is_record:
+        if issue.is_record and issue.file == ".":
+            yield Violation(f"run folder {issue.problem}", (Location(file="."),))
+        elif issue.is_record:
             yield Violation(
                 f"record file {issue.file} {issue.problem}; the run cannot be audited",
                 (Location(file=issue.file),),
             )
         else:
+            lost = (
+                "the rest of it is not audited"
+                if issue.partial
+                else "facts it holds are not audited"
+            )
             yield Violation(
-                f"run file {issue.file} {issue.problem}; facts it holds are not audited",
+                f"run file {issue.file} {issue.problem}; {lost}",
                 (Location(file=issue.file),),
                 Severity.WARNING,
             )
@@ -88,6 +95,14 @@ def success_nonzero_exit(record: RunRecord, ctx: RuleContext) -> Iterator[Violat
     if record.status != "success" or record.exit_code == 0:
         return
     exit_loc = record.where("exit_code")
+    wrong = record.field_issue("exit_code")
+    if record.exit_code is None and wrong is not None:
+        yield Violation(
+            f'status "success" but the exit code{_at(wrong.location)} {wrong.problem}; '
+            "a success needs exit code 0",
+            _loc(wrong.location, record.where("status")),
+        )
+        return
     if record.exit_code is None:
         yield Violation(
             f'status "success" but no exit code recorded in {record.record_file}',
@@ -172,6 +187,10 @@ def success_without_execution(record: RunRecord, ctx: RuleContext) -> Iterator[V
             f"the agent ran {record.duration_s:.2f} s (under {ctx.min_duration_s:g} s){_at(loc)}"
         )
         evidence.extend(_loc(loc))
+    bad_duration = record.field_issue("duration_s")
+    if record.duration_s is None and bad_duration is not None:
+        signs.append(f"the recorded duration{_at(bad_duration.location)} {bad_duration.problem}")
+        evidence.extend(_loc(bad_duration.location))
     for log in record.logs:
         if log.role == "stdout" and log.blank:
             signs.append(f"{log.file} is empty ({plural(log.bytes, 'byte')})")
@@ -334,6 +353,24 @@ def out_of_scope_edits(record: RunRecord, ctx: RuleContext) -> Iterator[Violatio
         )
 
 
+@rule(
+    code="E2E011",
+    name="malformed-record",
+    severity=Severity.ERROR,
+    summary="A record field has the wrong type, a non-finite or impossible value, or a key "
+    "written twice",
+)
+def malformed_record(record: RunRecord, ctx: RuleContext) -> Iterator[Violation]:
+    """Readers disagree on such values, so the published number depends on whose script
+    read the record: one JSON reader keeps the last of two ``"status"`` keys, another the
+    first; ``"0"`` is not ``0``; ``NaN < 10`` is false, so a NaN duration passes every
+    threshold. A value that cannot be read as what it claims to be is not evidence of
+    anything, and the audit does not guess what was meant."""
+    for issue in record.field_issues:
+        where = f"{issue.location} " if issue.location is not None else ""
+        yield Violation(f"{where}{issue.problem}", _loc(issue.location))
+
+
 BUILTIN_RULES: tuple[Rule, ...] = (
     unreadable_record,
     unknown_status,
@@ -345,4 +382,5 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     tokens_not_recorded,
     api_errors_in_log,
     out_of_scope_edits,
+    malformed_record,
 )

@@ -6,15 +6,16 @@ not memory.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import iter_line_blocks, open_binary
+from .files import ascii_int, iter_line_blocks, open_binary
 from .signatures import RETRY_RE, TRIGGER_RE, classify
 
 _TRAE_ROW_RE = re.compile(
-    r"^│ (?:Total\s*│ Input: (?P<tin>\d+) Output: (?P<tout>\d+)"
+    r"^│ (?:Total\s*│ Input: (?P<tin>[0-9]+) Output: (?P<tout>[0-9]+)"
     r"|(?P<label>Success|Steps|Execution Time|Total Tokens|Input Tokens|Output Tokens)"
     r"\s+│ (?P<value>[^│\n]*))",
     re.M,
@@ -28,8 +29,8 @@ _TRAE_LABELS = (
     "Input Tokens",
     "Output Tokens",
 )
-_CODEX_TOKENS_RE = re.compile(r"^tokens used\n([\d,]+)[ \t]*$", re.M)
-_CODEX_TAIL_RE = re.compile(r"^([\d,]+)[ \t]*$", re.M)
+_CODEX_TOKENS_RE = re.compile(r"^tokens used\n([0-9,]+)[ \t]*$", re.M)
+_CODEX_TAIL_RE = re.compile(r"^([0-9,]+)[ \t]*$", re.M)
 MAX_KEPT_LINE = 4 << 20
 """The last non-empty line is kept (for one-object JSON logs) only up to this many characters."""
 
@@ -70,6 +71,15 @@ class LogScan:
     last_line_no: int | None = None
     final_candidates: list[tuple[str, int, str]] = field(default_factory=list)
     """Final-line-only signatures seen: (kind, line, excerpt); kept if on ``last_line_no``."""
+    long_lines: int = 0
+    """Lines longer than ``files.MAX_LINE``: only the first ``long_line_head`` characters of
+    each were scanned."""
+    first_long_line: int | None = None
+    longest_line: int | None = None
+    """Line number of the longest of them."""
+    longest_line_bytes: int = 0
+    long_line_head: int = 0
+    """Characters scanned at the start of each over-long line."""
 
 
 class _Lines:
@@ -88,20 +98,28 @@ class _Lines:
         return self.line
 
 
-def scan_log(path: Path, size: int, *, keep_last_line: bool = False) -> LogScan:
-    """Scan the log at ``path`` (``size`` from its stat) in one pass."""
+def scan_log(
+    path: Path,
+    size: int,
+    *,
+    keep_last_line: bool = False,
+    expected: os.stat_result | None = None,
+) -> LogScan:
+    """Scan the log at ``path`` (``size`` and ``expected`` from its stat) in one pass."""
     scan = LogScan(bytes=size)
     if size == 0:
         return scan
     pending_codex: bool = False
-    with open_binary(path) as fh:
-        for block, first in iter_line_blocks(fh):
+    with open_binary(path, expected) as fh:
+        blocks = iter_line_blocks(fh)
+        for block, first in blocks:
             if not scan.nonblank and not block.isspace():
                 scan.nonblank = True
             if pending_codex:
                 tail = _CODEX_TAIL_RE.match(block)
-                if tail:
-                    scan.codex_tokens = (int(tail.group(1).replace(",", "")), first)
+                value = ascii_int(tail.group(1).replace(",", "")) if tail else None
+                if value is not None:
+                    scan.codex_tokens = (value, first)
             _scan_signatures(scan, block, first)
             if "│ " in block:
                 _scan_trae_rows(scan, block, first)
@@ -116,6 +134,11 @@ def scan_log(path: Path, size: int, *, keep_last_line: bool = False) -> LogScan:
                     long = len(stripped) - cut > MAX_KEPT_LINE
                     scan.last_line = None if long else stripped[cut:]
             scan.lines = first - 1 + block.count("\n") + (0 if block.endswith("\n") else 1)
+    scan.long_lines, scan.first_long_line = blocks.long_lines, blocks.first_long_line
+    scan.longest_line, scan.longest_line_bytes = blocks.longest_line, blocks.longest_line_bytes
+    scan.long_line_head = blocks.head_chars if blocks.long_lines else 0
+    if scan.last_line_no is not None and scan.last_line_no == blocks.last_long_line:
+        scan.last_line = None  # only its head was read
     for kind, line, excerpt in scan.final_candidates:
         if line == scan.last_line_no:
             scan.hits[kind] = Hit(1, line, excerpt)
@@ -162,7 +185,7 @@ def _scan_trae_rows(scan: LogScan, block: str, first: int) -> None:
                 break
             start = pos if pos == 0 or block[pos - 1] == "\n" else -1
             match = _TRAE_ROW_RE.match(block, start) if start >= 0 else None
-            if match is not None and (match.group("label") or "Total") == label:
+            if match is not None and _is_row(match, label):
                 last[label] = match
                 break
             end = pos
@@ -171,16 +194,32 @@ def _scan_trae_rows(scan: LogScan, block: str, first: int) -> None:
     lines = _Lines(block, first)
     for label, match in sorted(last.items(), key=lambda item: item[1].start()):
         line = lines.at(match.start())
-        if label == "Total":
-            scan.trae_total = (int(match.group("tin")), int(match.group("tout")), line)
-        else:
+        total = _total(match) if label == "Total" else None
+        if total is not None:
+            scan.trae_total = (*total, line)
+        elif label != "Total":
             scan.trae_rows[label] = Row(match.group("value").strip(), line)
+
+
+def _is_row(match: re.Match[str], label: str) -> bool:
+    """Whether ``match`` is a usable ``label`` row (a ``Total`` row needs two counts)."""
+    if (match.group("label") or "Total") != label:
+        return False
+    return label != "Total" or _total(match) is not None
+
+
+def _total(match: re.Match[str]) -> tuple[int, int] | None:
+    """The (input, output) of a ``Total`` row, or ``None`` when either is not a count."""
+    tokens_in, tokens_out = ascii_int(match.group("tin")), ascii_int(match.group("tout"))
+    return None if tokens_in is None or tokens_out is None else (tokens_in, tokens_out)
 
 
 def _scan_codex(scan: LogScan, block: str, first: int) -> None:
     found = None
     for match in _CODEX_TOKENS_RE.finditer(block):
-        found = match
+        value = ascii_int(match.group(1).replace(",", ""))
+        if value is not None:
+            found = (value, match)
     if found is not None:
-        line = _Lines(block, first).at(found.start(1))
-        scan.codex_tokens = (int(found.group(1).replace(",", "")), line)
+        line = _Lines(block, first).at(found[1].start(1))
+        scan.codex_tokens = (found[0], line)

@@ -8,12 +8,13 @@ fixed indentation. The scan follows that shape line by line in bounded memory; a
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .files import FileProblem, iter_line_blocks, open_binary, read_bytes
+from .files import MAX_DIGITS, FileProblem, ascii_int, iter_line_blocks, open_binary, read_bytes
 
 MAX_COMPACT_BYTES = 64 << 20
 """A trajectory without pretty-printing is parsed whole only up to this size."""
@@ -21,7 +22,7 @@ MAX_COMPACT_BYTES = 64 << 20
 _EVENT_RE = re.compile(
     r'^  "(?P<key>[A-Za-z_]+)": (?P<rest>[^\n]*)$'
     r"|^    (?P<elem>\{)[ \t]*$"
-    r'|^ {10}"(?P<tk>input_tokens|output_tokens)": (?P<tv>\d+)',
+    r'|^ {10}"(?P<tk>input_tokens|output_tokens)": (?P<tv>[0-9]+)',
     re.M,
 )
 
@@ -45,13 +46,17 @@ class TrajectoryScan:
     """``pretty`` (streamed), ``compact`` (parsed whole) or ``unknown`` (nothing recognised)."""
 
 
-def scan_trajectory(path: Path, size: int) -> TrajectoryScan:
+def scan_trajectory(
+    path: Path, size: int, *, expected: os.stat_result | None = None
+) -> TrajectoryScan:
+    """Scan ``trajectory.json`` (``size`` and ``expected`` from its stat); never raises but
+    ``FileProblem``."""
     if size == 0:
         raise FileProblem("is empty (0 bytes)")
     scan = TrajectoryScan()
     region: str | None = None
     seen_key = False
-    with open_binary(path) as fh:
+    with open_binary(path, expected) as fh:
         for block, first in iter_line_blocks(fh):
             pos_line = first
             last_pos = 0
@@ -71,7 +76,9 @@ def scan_trajectory(path: Path, size: int) -> TrajectoryScan:
                     elif region == "agent_steps":
                         scan.steps = (scan.steps or 0) + 1
                 elif region == "llm_interactions":
-                    value = int(match.group("tv"))
+                    value = ascii_int(match.group("tv"))
+                    if value is None:
+                        continue
                     if match.group("tk") == "input_tokens":
                         scan.input_tokens += value
                         scan.usage_entries += 1
@@ -80,7 +87,7 @@ def scan_trajectory(path: Path, size: int) -> TrajectoryScan:
     if seen_key:
         return scan
     if size <= MAX_COMPACT_BYTES:
-        return _parse_compact(path)
+        return _parse_compact(path, expected)
     scan.shape = "unknown"
     return scan
 
@@ -106,16 +113,17 @@ def _json_string(rest: str) -> str | None:
     rest = rest.rstrip().rstrip(",")
     try:
         value = json.loads(rest)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, str) else None
 
 
-def _parse_compact(path: Path) -> TrajectoryScan:
+def _parse_compact(path: Path, expected: os.stat_result | None) -> TrajectoryScan:
     scan = TrajectoryScan(shape="compact")
+    text = read_bytes(path, MAX_COMPACT_BYTES, expected=expected).decode("utf-8", "replace")
     try:
-        data: Any = json.loads(read_bytes(path, MAX_COMPACT_BYTES).decode("utf-8", "replace"))
-    except (ValueError, RecursionError):
+        data: Any = json.loads(text)
+    except (ValueError, RecursionError, MemoryError):
         scan.shape = "unknown"
         return scan
     if not isinstance(data, dict):
@@ -125,11 +133,16 @@ def _parse_compact(path: Path) -> TrajectoryScan:
     if isinstance(calls, list):
         scan.llm_calls = len(calls)
         for call in calls:
-            usage = call.get("response", {}).get("usage") if isinstance(call, dict) else None
-            if isinstance(usage, dict):
-                scan.usage_entries += 1
-                scan.input_tokens += _int(usage.get("input_tokens"))
-                scan.output_tokens += _int(usage.get("output_tokens"))
+            response = call.get("response") if isinstance(call, dict) else None
+            usage = response.get("usage") if isinstance(response, dict) else None
+            if not isinstance(usage, dict):
+                continue
+            tokens_in = _int(usage.get("input_tokens"))
+            if tokens_in is None:
+                continue
+            scan.usage_entries += 1
+            scan.input_tokens += tokens_in
+            scan.output_tokens += _int(usage.get("output_tokens")) or 0
     steps = data.get("agent_steps")
     if isinstance(steps, list):
         scan.steps = len(steps)
@@ -143,5 +156,8 @@ def _parse_compact(path: Path) -> TrajectoryScan:
     return scan
 
 
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def _int(value: object) -> int | None:
+    """A JSON token count when it is a plausible one: what ``ascii_int`` would accept."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value < 10**MAX_DIGITS else None
