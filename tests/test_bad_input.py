@@ -208,9 +208,11 @@ def test_large_log_is_scanned_to_its_end(pytester: pytest.Pytester, make_runs: R
     # The 200 MB first line is reported (a warning), and the scan still reaches line 2.
     assert findings == {RUN: [unreadable_record.name, api_errors_in_log.name]}
     result.stdout.fnmatch_lines(
+        [_headline(api_errors_in_log, "*first at trae_stdout.txt:2: *Error code: 429*")]
+    )
+    result.stdout.fnmatch_lines(
         [
-            _headline(api_errors_in_log, "*first at trae_stdout.txt:2: *Error code: 429*"),
-            f"{unreadable_record.code} {unreadable_record.name} [warning]: run file "
+            f"{unreadable_record.code} {unreadable_record.name} [[]warning]: run file "
             "trae_stdout.txt has a line over 8,388,608 bytes (the longest, line 1, is "
             "209,715,200 bytes)*",
         ]
