@@ -30,6 +30,11 @@ class CollectionProblem(Exception):
     """The results tree cannot be audited as asked; shown as a collection error."""
 
 
+class RunsLost(Exception):
+    """A folder of the tree could not be walked and no active rule at the gate says so: the
+    item errors anyway, because runs in it may be lost whatever rules were chosen."""
+
+
 class AuditFailure(Exception):
     """A run has findings at or above the gate severity."""
 
@@ -144,6 +149,8 @@ class AuditItem(pytest.Item):
     ) -> str | Any:
         if isinstance(excinfo.value, AuditFailure):
             return excinfo.value.render()
+        if isinstance(excinfo.value, RunsLost):
+            return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
 
@@ -166,6 +173,11 @@ class RunItem(AuditItem):
             self.add_report_section("call", "e2e findings", render_findings(below, Severity.ERROR))
         if any(f.severity >= settings.fail_on for f in findings):
             raise AuditFailure(findings, settings.fail_on)
+        if self.ref.problem is not None:
+            raise RunsLost(
+                f"folder {clean(self.ref.run_id, 300)} {clean(self.ref.problem, 300)} (shown as "
+                "an error because no active rule at the gate reports it)"
+            )
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         # pytest prints both (with -v, --tb=short/long) and writes them into JUnit's file=

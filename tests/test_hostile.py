@@ -267,6 +267,22 @@ def test_folder_link_out_of_the_results_root_fails_the_gate(
     )
 
 
+def test_a_lost_folder_fails_the_gate_whatever_rules_are_selected(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    make_runs: RunFactory,
+    tmp_path: Path,
+) -> None:
+    make_runs.run("a", journal=TOKENS)
+    (make_runs.root / "linked").symlink_to(tmp_path, target_is_directory=True)
+    done = audit(
+        pytester, monkeypatch, make_runs.root, f"--e2e-select={success_nonzero_exit.code}", runs=2
+    )
+    assert done.result.ret == pytest.ExitCode.TESTS_FAILED
+    done.result.assert_outcomes(passed=1, failed=1)
+    assert "no active rule at the gate reports it" in done.failures()["e2e-runs::linked"]
+
+
 def test_path_longer_than_path_max_fails_the_gate(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, make_runs: RunFactory
 ) -> None:

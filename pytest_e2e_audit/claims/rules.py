@@ -60,13 +60,14 @@ def claim_contradicted_by_runs(record: RunRecord, ctx: RuleContext) -> Iterable[
     code="E2E043",
     name="claim-unverifiable",
     severity=Severity.WARNING,
-    summary="Part of a claim cannot be checked: no settings or stops, an unreadable config, "
-    "no runs (or no dated runs) since the claim",
+    summary="Part of a claim cannot be checked: no settings or stops, an unreadable config, a "
+    "config link out of the claims root, no runs (or no dated runs) since the claim",
 )
 def claim_unverifiable(record: RunRecord, ctx: RuleContext) -> Iterable[Violation]:
     """A claim nobody can check is not evidence either way; saying so keeps it from passing
     silently. Runs without a start date are counted here too: they are not guessed into or
-    out of the claim's period."""
+    out of the claim's period, and so are config files the search did not read (a link out
+    of the claims root, a folder that cannot be listed, a search cut short by its budget)."""
     return ()
 
 

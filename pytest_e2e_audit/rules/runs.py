@@ -29,14 +29,17 @@ def _status(record: RunRecord) -> str:
     code="E2E001",
     name="unreadable-record",
     severity=Severity.ERROR,
-    summary="The run's record file is empty, truncated, not JSON, not an object, or unreadable",
+    summary="The run's record file (or its folder) is empty, truncated, not JSON, not an object, "
+    "or cannot be read",
 )
 def unreadable_record(record: RunRecord, ctx: RuleContext) -> Iterator[Violation]:
     """A run whose record cannot be read is silently dropped by most analysis scripts, so
     the published denominator shrinks without anyone noticing (the ISO snapshot has a 0-byte
-    journal.json). Other files of the run that exist but cannot be read (a link out of the
-    results tree, a FIFO, invalid content) are reported as warnings: the facts they hold are
-    missing from the audit."""
+    journal.json). A folder of the tree that cannot be walked (not listable, a link out of the
+    results root, a path too long) is reported the same way, as is a reader that failed on the
+    run: runs there would otherwise vanish from the audit. Other files of the run that exist
+    but cannot be read (a link out of the tree, a FIFO, invalid content, a line too long to
+    keep) are warnings: the facts they hold are missing from the audit."""
     for issue in record.file_issues:
         if issue.is_record and issue.file == ".":
             yield Violation(f"run folder {issue.problem}", (Location(file="."),))
