@@ -8,7 +8,9 @@ every such text before it reaches a message, a property, a report or another pro
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
 _CONTROL_RE = re.compile(
@@ -54,7 +56,7 @@ _SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
-_LONG_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{32,}={0,2}")
+_LONG_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9+/_.\-])[A-Za-z0-9+/]{32,}={0,2}(?![A-Za-z0-9_\-])")
 _PLACEHOLDERS = frozenset({"null", "none", "true", "false", "undefined", "redacted", "xxxxxx"})
 
 
@@ -90,9 +92,15 @@ def _redact_long(match: re.Match[str]) -> str:
     lower = any(c.islower() for c in token)
     upper = any(c.isupper() for c in token)
     digit = any(c.isdigit() for c in token)
-    if lower and upper and digit and "/" not in token.strip("/"):
+    if lower and upper and digit and "/" not in token.strip("/") and _entropy(token) >= 4.0:
         return "[redacted token]"
     return token
+
+
+def _entropy(text: str) -> float:
+    """Shannon entropy in bits per character: random tokens score about 5, words about 3.5."""
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
 def _surrogate(match: re.Match[str]) -> str:
