@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,13 +29,20 @@ from ..records import (
     Status,
     TokenUsage,
 )
-from ..scanning.files import MAX_LINE, FileProblem, check_file, iter_line_blocks, open_binary
+from ..scanning.files import (
+    MAX_LINE,
+    FileProblem,
+    ascii_int,
+    check_file,
+    iter_line_blocks,
+    open_binary,
+)
 from ..scanning.jsondoc import JsonDoc, load_json
 from ..scanning.logs import LogScan, scan_log
 from ..scanning.signatures import BY_KIND, SIGNATURE_KINDS
 from ..scanning.trajectory import TrajectoryScan, scan_trajectory
 from . import Layout, LoadOptions, RunRef, Tree
-from .values import bounded_int, exit_code_problem, seconds_problem
+from .values import exit_code_problem, seconds_problem
 
 JOURNAL = "journal.json"
 AGENT_KEYS = ("trae", "claude_code", "codex_cli", "codex", "openhands")
@@ -81,20 +89,22 @@ class _Loader:
 
     # -- files ---------------------------------------------------------------------------
 
-    def stat(self, name: str) -> int | None:
-        """Size of a run file, None when absent or unusable (the latter noted as an issue)."""
+    def stat(self, name: str) -> os.stat_result | None:
+        """A run file's stat, None when absent or unusable (the latter noted as an issue).
+
+        Every read passes it on, so a file swapped after this check is refused."""
         try:
-            st = check_file(self.ref.path / name, self.root)
+            return check_file(self.ref.path / name, self.root)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=name, problem=exc.problem))
             return None
-        return None if st is None else st.st_size
 
     def json(self, name: str) -> JsonDoc | None:
-        if self.stat(name) is None:
+        st = self.stat(name)
+        if st is None:
             return None
         try:
-            return load_json(self.ref.path / name)
+            return load_json(self.ref.path / name, expected=st)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=name, problem=exc.problem))
             return None
@@ -172,14 +182,14 @@ class _Loader:
         return {}
 
     def _journal(self) -> JsonDoc | None:
-        size = self.stat(JOURNAL)
-        if size is None:
+        st = self.stat(JOURNAL)
+        if st is None:
             if not any(i.file == JOURNAL for i in self.issues):
                 self.issues.append(FileIssue(file=JOURNAL, problem="is missing"))
             self._mark_record_issue()
             return None
         try:
-            doc = load_json(self.ref.path / JOURNAL, check_duplicates=True)
+            doc = load_json(self.ref.path / JOURNAL, check_duplicates=True, expected=st)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=JOURNAL, problem=exc.problem, is_record=True))
             return None
@@ -318,12 +328,16 @@ class _Loader:
                 if role in found:
                     continue
                 name = f"{prefix}_{role}.txt"
-                size = self.stat(name)
-                if size is None:
+                st = self.stat(name)
+                if st is None:
                     continue
+                size = st.st_size
                 try:
                     scan = scan_log(
-                        self.ref.path / name, size, keep_last_line=(prefix == "claude_code")
+                        self.ref.path / name,
+                        size,
+                        keep_last_line=(prefix == "claude_code"),
+                        expected=st,
                     )
                 except FileProblem as exc:
                     self.issues.append(FileIssue(file=name, problem=exc.problem))
@@ -345,11 +359,11 @@ class _Loader:
         return scanned, found.get("stdout"), found.get("stderr")
 
     def _trajectory(self) -> TrajectoryScan | None:
-        size = self.stat("trajectory.json")
-        if size is None:
+        st = self.stat("trajectory.json")
+        if st is None:
             return None
         try:
-            return scan_trajectory(self.ref.path / "trajectory.json", size)
+            return scan_trajectory(self.ref.path / "trajectory.json", st.st_size, expected=st)
         except FileProblem as exc:
             self.issues.append(FileIssue(file="trajectory.json", problem=exc.problem))
             return None
@@ -468,12 +482,12 @@ class _Loader:
 
     def _patch(self, journal: JsonDoc) -> PatchFacts:
         name = "model_patch.diff"
-        size = self.stat(name)
-        facts: dict[str, Any] = {"file": name, "exists": size is not None}
-        if size is not None:
-            facts["bytes"] = size
+        st = self.stat(name)
+        facts: dict[str, Any] = {"file": name, "exists": st is not None}
+        if st is not None:
+            facts["bytes"] = st.st_size
             try:
-                facts["blank"], facts["files_touched"] = _patch_content(self.ref.path / name)
+                facts["blank"], facts["files_touched"] = _patch_content(self.ref.path / name, st)
             except FileProblem as exc:
                 self.issues.append(FileIssue(file=name, problem=exc.problem))
         loc = journal.get("metrics", "patch_size_loc")
@@ -491,10 +505,11 @@ class _Loader:
 
     def _prediction(self) -> tuple[int, Location] | None:
         name = "prediction.jsonl"
-        if self.stat(name) is None:
+        st = self.stat(name)
+        if st is None:
             return None
         try:
-            with open_binary(self.ref.path / name) as fh:
+            with open_binary(self.ref.path / name, st) as fh:
                 for block, _ in iter_line_blocks(fh):
                     first = block.split("\n", 1)[0]
                     # Plain json: only line 1 is ever cited, so no line map is needed.
@@ -662,10 +677,10 @@ def _long_lines_issue(name: str, scan: LogScan) -> FileIssue:
     )
 
 
-def _patch_content(path: Path) -> tuple[bool, int]:
+def _patch_content(path: Path, expected: os.stat_result) -> tuple[bool, int]:
     blank = True
     touched = 0
-    with open_binary(path) as fh:
+    with open_binary(path, expected) as fh:
         for block, _ in iter_line_blocks(fh):
             if blank and not block.isspace():
                 blank = False
@@ -688,4 +703,4 @@ def _plain(value: Any) -> bool:
 def _int_text(row: Any) -> int | None:
     if row is None:
         return None
-    return bounded_int(str(getattr(row, "value", row)).replace(",", "").strip())
+    return ascii_int(str(getattr(row, "value", row)).replace(",", "").strip())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from .._text import clean
@@ -18,16 +17,6 @@ MAX_EXIT_CODE = 2**31
 """Exit codes (and negative signal numbers) are 32-bit on every platform."""
 MAX_SECONDS = 1e9
 """About 31 years: longer is not an agent's wall time."""
-MAX_DIGITS = 18
-"""Longest decimal integer read from text (fits in 64 bits); longer is not a count."""
-
-_ASCII_INT_RE = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}", re.ASCII)
-
-
-def bounded_int(text: str) -> int | None:
-    """An integer written in at most ``MAX_DIGITS`` ASCII digits, else None (never raises:
-    ``'²'.isdigit()`` is true and ``int()`` refuses more than 4,300 digits)."""
-    return int(text) if _ASCII_INT_RE.fullmatch(text) else None
 
 
 def describe(value: Any) -> str:

@@ -77,7 +77,8 @@ def open_binary(path: Path, expected: os.stat_result | None = None) -> BinaryIO:
 
     The open does not wait on a FIFO swapped in after ``check_file``, and anything but a
     regular file is refused. With ``expected`` (the stat ``check_file`` returned) the file
-    opened must be that same file; a path that was not a link is opened without following one.
+    opened must be that same file (device and inode): the path is opened without following a
+    link, and only if it is one is it followed, to be checked the same way.
     """
     fd = _open(path, expected)
     try:
@@ -103,7 +104,7 @@ def _open(path: Path, expected: os.stat_result | None) -> int:
             try:
                 return os.open(path, _OPEN_FLAGS | _NOFOLLOW)
             except OSError as exc:
-                if exc.errno != errno.ELOOP:
+                if exc.errno not in (errno.ELOOP, errno.EMLINK):  # EMLINK: FreeBSD
                     raise
                 # A link (checked to stay inside the root, or swapped in since): the identity
                 # check on the file it leads to decides.
@@ -160,7 +161,7 @@ class LineBlocks(Iterator[tuple[str, int]]):
         self.longest_line: int | None = None
         """Line number of the longest over-long line."""
         self.longest_line_bytes = 0
-        """Its length in bytes, without the newline."""
+        """Its length in bytes, without the newline (known once its end was read)."""
         self.head_chars = max_line // 2
         self._blocks = self._read(fh, chunk_size, max_line)
 
@@ -200,16 +201,15 @@ class LineBlocks(Iterator[tuple[str, int]]):
                 yield _strip_ansi(block), line_no
                 line_no += block.count("\n")
             if len(carry) > max_line:
+                self.long_lines += 1
+                self.first_long_line = self.first_long_line or line_no
+                self.last_long_line = line_no
                 yield _strip_ansi(carry[: self.head_chars]) + "\n", line_no
                 line_no += 1
                 carry, skipping = "", True
                 decoder.reset()
 
     def _long_line_ended(self, line_no: int, size: int) -> None:
-        self.long_lines += 1
-        if self.first_long_line is None:
-            self.first_long_line = line_no
-        self.last_long_line = line_no
         if size > self.longest_line_bytes:
             self.longest_line, self.longest_line_bytes = line_no, size
 

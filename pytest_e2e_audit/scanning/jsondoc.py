@@ -26,7 +26,8 @@ _WS_RE = re.compile(r"[ \t\n\r]*")
 _CACHED_DEPTH = 16
 """Where a value starts is remembered for paths up to this deep."""
 _SEP_RE = re.compile(r"[ \t\n\r]*([,:}\]])[ \t\n\r]*")
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_scan: Callable[[str, int], tuple[Any, int]]
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 """The C scanner: the value starting at an offset and the offset after it."""
 
 
@@ -62,7 +63,7 @@ class JsonDoc:
         """The last offset converted to a line, and its line."""
 
     def __repr__(self) -> str:
-        return f"JsonDoc({self.value!r})"
+        return f"<JsonDoc: a JSON {type(self.value).__name__}, {len(self._text):,} characters>"
 
     @property
     def lines(self) -> LineMap:
