@@ -23,40 +23,31 @@ _NODE_UNSAFE_RE = re.compile(r"[^A-Za-z0-9._\-/+=@,]")
 MAX_MESSAGE = 2000
 """Longest message (one finding, one property value) that leaves the process."""
 
-_SECRET_WORD = (
+_SECRET_WORD_RE = re.compile(
     r"(?:api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|secret|token"
-    r"|password|passwd|pwd|credentials?|auth)"
+    r"|password|passwd|pwd|credentials?|auth)(?![a-z0-9])"
 )
-_SECRETS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("private-key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*(?:-----END[^-]*-----)?")),
-    (
-        "api-key",
-        re.compile(
-            r"\b(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"
-            r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
-            r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
-            r"|glpat-[A-Za-z0-9_\-]{20,}"
-            r"|xox[abprs]-[A-Za-z0-9\-]{10,}"
-            r"|AIza[0-9A-Za-z_\-]{30,}"
-            r"|hf_[A-Za-z0-9]{30,}"
-            r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
-        ),
-    ),
-    (
-        "bearer-token",
-        re.compile(
-            r"(?i)(?<![A-Za-z0-9])(bearer|basic|token)(\s+)(?!\[redacted)[A-Za-z0-9._~+/\-]{12,}=*"
-        ),
-    ),
-    (
-        "secret",
-        re.compile(
-            r"(?i)(?<![A-Za-z0-9])([A-Za-z0-9_.\-]*" + _SECRET_WORD + r")(?![A-Za-z0-9])"
-            r"""(["']?\s*(?:=|:)\s*["']?)(?!\$\{|\[redacted)([^\s"',;&}\]]{6,})"""
-        ),
-    ),
+"""Words whose assigned value is a secret, found in the lowercased text: ``OPENAI_API_KEY``,
+``access_token``, ``password`` (but not ``max_tokens`` or ``tokenizer``)."""
+_ASSIGNED_RE = re.compile(r"""(["']?\s*(?:=|:)\s*["']?)(?!\$\{|\[redacted)([^\s"',;&}\]]{6,})""")
+_API_KEY_RE = re.compile(
+    r"\b(?:sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
+    r"|glpat-[A-Za-z0-9_\-]{20,}"
+    r"|xox[abprs]-[A-Za-z0-9\-]{10,}"
+    r"|AIza[0-9A-Za-z_\-]{30,}"
+    r"|hf_[A-Za-z0-9]{30,}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
 )
+_API_KEY_MARKS = ("sk-", "AKIA", "ASIA", "gh", "glpat-", "xox", "AIza", "hf_", "eyJ")
+_BEARER_RE = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(bearer|basic|token)(\s+)(?!\[redacted)[A-Za-z0-9._~+/\-]{12,}=*"
+)
+_PRIVATE_KEY_RE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*(?:-----END[^-]*-----)?")
 _LONG_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9+/_.\-])[A-Za-z0-9+/]{32,}={0,2}(?![A-Za-z0-9_\-])")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+"""Lowercases ASCII only, so positions in the result are positions in the text."""
 _PLACEHOLDERS = frozenset({"null", "none", "true", "false", "undefined", "redacted", "xxxxxx"})
 
 
@@ -66,25 +57,40 @@ def redact(text: str) -> str:
     Recognised: provider key prefixes (``sk-``, ``AKIA``, ``ghp_``, ``AIza``, ``hf_``, JWTs),
     ``Bearer``/``Basic`` tokens, ``*_API_KEY=``/``*_TOKEN=``/``password:`` assignments, and
     long random-looking tokens (mixed case and digits, 32 characters or more). An unexpanded
-    ``${VAR}`` is kept: it is evidence, not a secret.
+    ``${VAR}`` is kept: it is evidence, not a secret. Each kind is looked for only when a
+    cheap literal check says it may be there: this runs on every message.
     """
     if len(text) < 12:
         return text
-    for kind, pattern in _SECRETS:
-        if kind == "secret":
-            text = pattern.sub(_redact_assignment, text)
-        elif kind == "bearer-token":
-            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted token]", text)
-        else:
-            text = pattern.sub(f"[redacted {kind}]", text)
+    if "-----BEGIN" in text:
+        text = _PRIVATE_KEY_RE.sub("[redacted private-key]", text)
+    if any(mark in text for mark in _API_KEY_MARKS):
+        text = _API_KEY_RE.sub("[redacted api-key]", text)
+    lower = text.translate(_ASCII_LOWER)
+    if "bearer" in lower or "basic" in lower or "token" in lower:
+        text = _BEARER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted token]", text)
+        lower = text.translate(_ASCII_LOWER)
+    if "=" in text or ":" in text:
+        text = _redact_assignments(text, lower)
     return _LONG_TOKEN_RE.sub(_redact_long, text)
 
 
-def _redact_assignment(match: re.Match[str]) -> str:
-    value = match.group(3)
-    if value.lower() in _PLACEHOLDERS or value.isdigit():
-        return match.group(0)
-    return f"{match.group(1)}{match.group(2)}[redacted secret]"
+def _redact_assignments(text: str, lower: str) -> str:
+    """``<...secret word>=<value>`` and ``"<...secret word>": "<value>"``: the value goes."""
+    parts: list[str] = []
+    done = 0
+    for word in _SECRET_WORD_RE.finditer(lower):
+        if word.start() < done:
+            continue
+        value = _ASSIGNED_RE.match(text, word.end())
+        if value is None:
+            continue
+        secret = value.group(2)
+        if secret.lower() in _PLACEHOLDERS or secret.isdigit():
+            continue
+        parts += [text[done : value.start(2)], "[redacted secret]"]
+        done = value.end(2)
+    return "".join(parts) + text[done:] if parts else text
 
 
 def _redact_long(match: re.Match[str]) -> str:
