@@ -13,6 +13,9 @@ MAX_ANNOTATIONS = 50
 """GitHub shows at most 50 annotations of a kind per job; more only add noise to the log."""
 
 
+_FINDING_RE = re.compile(r"^([A-Z][A-Z0-9]*[0-9]{3} [a-z0-9][a-z0-9-]*):")
+
+
 def active() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
@@ -26,7 +29,10 @@ def error_annotations(failures: Sequence[tuple[str, str]]) -> list[str]:
     lines = []
     for nodeid, text in failures[:MAX_ANNOTATIONS]:
         first = text.split("\n", 1)[0]
-        title = _escape(clean(first.split(":", 1)[0], 100)).replace(",", "%2C").replace(":", "%3A")
+        # A finding line starts "E2E003 success-nonzero-exit: ..."; anything else (a report
+        # that is not a finding) gets a fixed title, never a line of someone's traceback.
+        code = _FINDING_RE.match(first)
+        title = _escape(code.group(1) if code else "e2e audit").replace(",", "%2C")
         lines.append(f"::error title={title}::{_escape(clean(nodeid, 300))}%0A{_escape(text)}")
     if len(failures) > MAX_ANNOTATIONS:
         lines.append(
