@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ._settings import path_option
 from .layouts import pseudo_mounts
 
 SAFE_RUN = (
@@ -25,15 +26,8 @@ SAFE_RUN = (
 
 def early_results(config: pytest.Config) -> tuple[Path, str] | None:
     """The results folder asked for, read before the command line is fully parsed."""
-    cli = getattr(config.known_args_namespace, "e2e_results", None)
-    if cli is not None:
-        return _resolve(config.invocation_params.dir, str(cli)), "--e2e-results"
-    ini = str(config.getini("e2e_results") or "").strip()
-    if ini:
-        base = config.inipath.parent if config.inipath else config.rootpath
-        label = config.inipath.name if config.inipath else "ini file"
-        return _resolve(base, ini), f"e2e_results (in {label})"
-    return None
+    value = getattr(config.known_args_namespace, "e2e_results", None)
+    return path_option(config, value, "--e2e-results", "e2e_results")
 
 
 def _resolve(base: Path, value: str) -> Path:

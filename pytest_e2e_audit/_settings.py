@@ -168,42 +168,36 @@ class _Source:
         return [i for i in items if i], f"{ini} (in {self.ini_label})"
 
 
+def path_option(
+    config: pytest.Config, flag_value: object, flag: str, ini: str
+) -> tuple[Path, str] | None:
+    """A path setting and where it was set: the flag's value (relative to the invocation
+    folder) or, failing that, the ini value (relative to the ini file); None when neither."""
+    if flag_value:
+        return (config.invocation_params.dir / str(flag_value)).resolve(), flag
+    text = str(config.getini(ini) or "").strip()
+    if text:
+        base = config.inipath.parent if config.inipath else config.rootpath
+        label = config.inipath.name if config.inipath else "ini file"
+        return (base / text).resolve(), f"{ini} (in {label})"
+    return None
+
+
 def results_option(config: pytest.Config) -> Path | None:
     """The results folder asked for, or None when the audit is off."""
-    cli = config.getoption("e2e_results")
-    if cli:
-        return (config.invocation_params.dir / str(cli)).resolve()
-    ini = str(config.getini("e2e_results") or "").strip()
-    if ini:
-        base = config.inipath.parent if config.inipath else config.rootpath
-        return (base / ini).resolve()
-    return None
+    found = path_option(config, config.getoption("e2e_results"), "--e2e-results", "e2e_results")
+    return found[0] if found else None
 
 
 def claims_option(config: pytest.Config) -> tuple[Path, str] | None:
     """The claims file asked for and where it was set, or None."""
-    cli = config.getoption("e2e_claims")
-    if cli:
-        return (config.invocation_params.dir / str(cli)).resolve(), "--e2e-claims"
-    ini = str(config.getini("e2e_claims") or "").strip()
-    if ini:
-        base = config.inipath.parent if config.inipath else config.rootpath
-        label = config.inipath.name if config.inipath else "ini file"
-        return (base / ini).resolve(), f"e2e_claims (in {label})"
-    return None
+    return path_option(config, config.getoption("e2e_claims"), "--e2e-claims", "e2e_claims")
 
 
 def claims_root_option(config: pytest.Config) -> tuple[Path, str] | None:
     """The claims root asked for and where it was set, or None (the claims file's folder)."""
-    cli = config.getoption("e2e_claims_root")
-    if cli:
-        return (config.invocation_params.dir / str(cli)).resolve(), "--e2e-claims-root"
-    ini = str(config.getini("e2e_claims_root") or "").strip()
-    if ini:
-        base = config.inipath.parent if config.inipath else config.rootpath
-        label = config.inipath.name if config.inipath else "ini file"
-        return (base / ini).resolve(), f"e2e_claims_root (in {label})"
-    return None
+    value = config.getoption("e2e_claims_root")
+    return path_option(config, value, "--e2e-claims-root", "e2e_claims_root")
 
 
 def build_settings(
