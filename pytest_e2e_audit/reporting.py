@@ -121,10 +121,6 @@ class AuditSummary:
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    @property
-    def partial(self) -> bool:
-        return bool(self.not_audited)
-
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_audit(report.nodeid) and (report.when == "call" or report.failed):
@@ -152,7 +148,7 @@ class AuditSummary:
             for nodeid, text in self.below_gate:
                 tr.write_sep("_", nodeid, yellow=True)
                 tr.write_line(text)
-        if not self.runs:
+        if not self.runs and not (self.not_audited or self.lost):
             self._claims_summary(tr, header=True)
             return
         if github.active():

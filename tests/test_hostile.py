@@ -347,14 +347,20 @@ LOAD_RAISERS = {
 }
 
 
+@MODES
 @pytest.mark.parametrize("case", sorted(LOAD_RAISERS))
 def test_values_that_made_the_reader_raise_never_lose_the_run(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, make_runs: RunFactory, case: str
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    make_runs: RunFactory,
+    case: str,
+    mode: tuple[str, ...],
 ) -> None:
     journal, files = LOAD_RAISERS[case]
     make_runs.run("a", journal=TOKENS)
     make_runs.run("b", journal=journal, **{k.replace(".", "__"): v for k, v in files.items()})
-    done = audit(pytester, monkeypatch, make_runs.root, runs=2)
+    done = audit(pytester, monkeypatch, make_runs.root, *mode, runs=2)
+    assert done.result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     # The run is audited (not an unreadable record): the reader did not raise.
     assert "reader failed" not in done.text
     for line in done.result.stdout.lines:
@@ -619,8 +625,12 @@ def test_hostile_folder_names_cannot_start_workflow_commands_or_reach_the_termin
         assert not re.search(r"[\x00-\x1f]", file)
 
 
+@MODES
 def test_credentials_in_logs_and_errors_are_redacted_everywhere(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, make_runs: RunFactory
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    make_runs: RunFactory,
+    mode: tuple[str, ...],
 ) -> None:
     log = (
         f"OpenAI API call failed: Error code: 401 - OPENAI_API_KEY={SECRET} rejected; "
@@ -630,7 +640,7 @@ def test_credentials_in_logs_and_errors_are_redacted_everywhere(
     make_runs.run(
         "b", journal={"status": "error", "error": f"request failed with api_key={SECRET}"}
     )
-    done = audit(pytester, monkeypatch, make_runs.root, runs=2)
+    done = audit(pytester, monkeypatch, make_runs.root, *mode, runs=2)
     failures = done.failures()
     assert "OPENAI_API_KEY=[redacted" in failures["e2e-runs::a"]
     assert "trae_stdout.txt:1" in failures["e2e-runs::a"]
