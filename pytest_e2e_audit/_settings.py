@@ -6,12 +6,13 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from .findings import Severity
 from .layouts import Layout, LoadOptions
-from .rules import Rule, RuleContext
+from .rules import Rule, RuleContext, RuleKind
 
 DEFAULT_MIN_DURATION = 10.0
 DEFAULT_SCOPE_IGNORE = LoadOptions().scope_ignore
@@ -45,6 +46,14 @@ class AuditSettings:
     """Folder the claims' ``config`` globs must stay inside (``--e2e-claims-root``), absolute;
     None for the claims file's folder."""
 
+    def rules_of(self, kind: RuleKind) -> tuple[Rule, ...]:
+        """The active rules of one kind (run, group, dataset, claim), in code order."""
+        return tuple(r for r in self.rules if r.kind == kind)
+
+    def catalogue_of(self, kind: RuleKind) -> tuple[Rule, ...]:
+        """Every registered rule of one kind, active or not, in code order."""
+        return tuple(r for r in self.catalogue if r.kind == kind)
+
     @property
     def results_root(self) -> Path:
         """``results``, for code that runs only when it was given (the run collector)."""
@@ -53,93 +62,133 @@ class AuditSettings:
         return self.results
 
 
+@dataclass(frozen=True)
+class Option:
+    """One setting: its flag, its ini twin and their help, declared once."""
+
+    flag: str
+    """Command-line flag, ``--e2e-…``; its ini twin is the same name with ``_``: ``e2e_…``."""
+    metavar: str
+    help: str
+    """Short phrase in sentence case, no final period (shared by the flag and the ini key)."""
+    ini_type: Literal["string", "linelist"] = "string"
+    repeat: bool = False
+    """The flag may be given more than once (and its values comma-separated)."""
+    ini_default: tuple[str, ...] | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--e2e-results", "DIR", "Audit the recorded runs under DIR (one test item per run)"),
+    Option(
+        "--e2e-claims",
+        "FILE",
+        "Check the claims in FILE against the configs and runs (one test item per claim)",
+    ),
+    Option(
+        "--e2e-claims-root",
+        "DIR",
+        "Folder the claims' config globs must stay inside (default: the claims file's folder)",
+    ),
+    Option("--e2e-layout", "NAME", "Read the results as this layout (default: auto)"),
+    Option(
+        "--e2e-select",
+        "RULE",
+        "Run only these rules (code or name; repeatable or comma-separated)",
+        "linelist",
+        repeat=True,
+    ),
+    Option(
+        "--e2e-ignore",
+        "RULE",
+        "Do not run these rules (code or name; repeatable or comma-separated)",
+        "linelist",
+        repeat=True,
+    ),
+    Option(
+        "--e2e-severity",
+        "RULE=LEVEL",
+        "Change a rule's severity: error, warning, info or off (repeatable)",
+        "linelist",
+        repeat=True,
+    ),
+    Option(
+        "--e2e-fail-on",
+        "LEVEL",
+        "Fail an item on findings at or above this severity: error or warning (default: error)",
+    ),
+    Option(
+        "--e2e-min-duration",
+        "SECONDS",
+        "A success shorter than this shows no sign the agent ran (default: 10)",
+    ),
+    Option(
+        "--e2e-scope-ignore",
+        "GLOB",
+        "Disallowed paths that are pipeline artefacts, not edits (repeatable; default: "
+        "model_patch.diff, .bench_scratch/*)",
+        "linelist",
+        repeat=True,
+        ini_default=LoadOptions().scope_ignore,
+    ),
+    Option(
+        "--e2e-retry-margin",
+        "PP",
+        "Percentage points task-level success may exceed first-attempt success (default: 10)",
+    ),
+    Option(
+        "--e2e-max-attempts",
+        "N",
+        "Attempts of one task beyond which it is retried too often (default: 3)",
+    ),
+    Option(
+        "--e2e-cluster-size",
+        "N",
+        "Alike failures in one batch that make one systematic fault (default: 5)",
+    ),
+    Option(
+        "--e2e-cluster-spread",
+        "FRACTION",
+        "Relative spread of durations of near-identical failures (default: 0.1)",
+    ),
+    Option(
+        "--e2e-cluster-max-duration",
+        "SECONDS",
+        "Failures shorter than this can form a fast-failure cluster (default: 60)",
+    ),
+    Option(
+        "--e2e-systemic-share",
+        "FRACTION",
+        "Share of runs a per-run rule must fire on to be one pipeline defect (default: 0.9)",
+    ),
+    Option(
+        "--e2e-batch-gap",
+        "PP",
+        "Percentage points a batch's success rate may differ from the dataset's (default: 30)",
+    ),
+)
+"""Every option of the plugin; ``add_options`` declares each flag and its ini twin."""
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("e2e-audit", "end-to-end results audit (pytest-e2e-audit)")
-    group.addoption(
-        "--e2e-results",
-        dest="e2e_results",
-        metavar="DIR",
-        help="Audit the recorded runs under DIR (one test item per run)",
-    )
-    group.addoption(
-        "--e2e-layout",
-        dest="e2e_layout",
-        metavar="NAME",
-        help="Read the results as this layout instead of detecting it (default: auto)",
-    )
-    group.addoption(
-        "--e2e-select",
-        dest="e2e_select",
-        action="append",
-        metavar="RULE",
-        help="Run only these rules (code or name; repeatable or comma-separated)",
-    )
-    group.addoption(
-        "--e2e-ignore",
-        dest="e2e_ignore",
-        action="append",
-        metavar="RULE",
-        help="Do not run these rules (code or name; repeatable or comma-separated)",
-    )
-    group.addoption(
-        "--e2e-severity",
-        dest="e2e_severity",
-        action="append",
-        metavar="RULE=LEVEL",
-        help="Change a rule's severity: error, warning, info or off (repeatable)",
-    )
-    group.addoption(
-        "--e2e-fail-on",
-        dest="e2e_fail_on",
-        metavar="LEVEL",
-        help="Fail a run's item on findings at or above this severity: error or warning "
-        "(default: error)",
-    )
-    group.addoption(
-        "--e2e-min-duration",
-        dest="e2e_min_duration",
-        metavar="SECONDS",
-        help="A success shorter than this shows no sign the agent ran (default: 10)",
-    )
-    group.addoption(
-        "--e2e-scope-ignore",
-        dest="e2e_scope_ignore",
-        action="append",
-        metavar="GLOB",
-        help="Disallowed paths that are pipeline artefacts, not edits (repeatable; default: "
-        "model_patch.diff, .bench_scratch/*)",
-    )
-    group.addoption(
-        "--e2e-claims",
-        dest="e2e_claims",
-        metavar="FILE",
-        help="Check the claims in FILE against the configs and runs (one test item per claim)",
-    )
-    group.addoption(
-        "--e2e-claims-root",
-        dest="e2e_claims_root",
-        metavar="DIR",
-        help="Folder the claims' config globs must stay inside (default: the claims file's folder)",
-    )
-    parser.addini("e2e_results", "Results folder to audit (relative to the ini file)", "string")
-    parser.addini("e2e_claims", "Claims file to check (relative to the ini file)", "string")
-    parser.addini(
-        "e2e_claims_root",
-        "Folder the claims' config globs must stay inside (relative to the ini file)",
-        "string",
-    )
-    parser.addini("e2e_layout", "Layout of the results folder (default: auto)", "string")
-    parser.addini("e2e_select", "Rules to run (codes or names)", "linelist")
-    parser.addini("e2e_ignore", "Rules not to run (codes or names)", "linelist")
-    parser.addini("e2e_severity", "Severity overrides, one RULE=LEVEL per line", "linelist")
-    parser.addini("e2e_fail_on", "Gate severity: error or warning (default: error)", "string")
-    parser.addini("e2e_min_duration", "Shortest plausible agent run in seconds", "string")
-    parser.addini(
-        "e2e_scope_ignore",
-        "Disallowed paths that are pipeline artefacts",
-        "linelist",
-        default=list(DEFAULT_SCOPE_IGNORE),
-    )
+    for option in OPTIONS:
+        group.addoption(
+            option.flag,
+            dest=option.dest,
+            action="append" if option.repeat else "store",
+            metavar=option.metavar,
+            help=option.help,
+        )
+        if option.ini_default is None:
+            parser.addini(option.dest, option.help, option.ini_type)
+        else:
+            parser.addini(
+                option.dest, option.help, option.ini_type, default=list(option.ini_default)
+            )
 
 
 class _Source:
@@ -265,17 +314,29 @@ def build_settings(
             )
         fail_on = Severity.parse(fail_text)
 
-    duration_text, dur_where = source.value("e2e_min_duration", "e2e_min_duration")
-    min_duration = DEFAULT_MIN_DURATION
-    if duration_text is not None:
+    defaults = RuleContext()
+
+    def number(
+        name: str, default: float, *, low: float = 0.0, high: float = math.inf, unit: str = ""
+    ) -> float:
+        text, where = source.value(name, name)
+        if text is None:
+            return default
         try:
-            min_duration = float(duration_text)
+            value = float(text)
         except ValueError:
-            min_duration = math.nan
-        if not math.isfinite(min_duration) or min_duration < 0:
-            raise pytest.UsageError(
-                f"{dur_where}: expected a number of seconds >= 0, got {duration_text!r}"
-            )
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            span = f">= {low:g}" if high == math.inf else f"from {low:g} to {high:g}"
+            raise pytest.UsageError(f"{where}: expected a number{unit} {span}, got {text!r}")
+        return value
+
+    def count(name: str, default: int) -> int:
+        value = number(name, default, low=1)
+        if value != int(value):
+            where = source.value(name, name)[1]
+            raise pytest.UsageError(f"{where}: expected a whole number >= 1, got {value:g}")
+        return int(value)
 
     scope, _ = source.values("e2e_scope_ignore", "e2e_scope_ignore")
     return AuditSettings(
@@ -285,7 +346,19 @@ def build_settings(
         catalogue=catalogue,
         overrides=overrides,
         fail_on=fail_on,
-        context=RuleContext(min_duration_s=min_duration),
+        context=RuleContext(
+            min_duration_s=number("e2e_min_duration", DEFAULT_MIN_DURATION, unit=" of seconds"),
+            retry_margin=number("e2e_retry_margin", defaults.retry_margin, high=100),
+            max_attempts=count("e2e_max_attempts", defaults.max_attempts),
+            cluster_size=count("e2e_cluster_size", defaults.cluster_size),
+            cluster_spread=number("e2e_cluster_spread", defaults.cluster_spread, high=1),
+            cluster_max_duration=number(
+                "e2e_cluster_max_duration", defaults.cluster_max_duration, unit=" of seconds"
+            ),
+            systemic_share=number("e2e_systemic_share", defaults.systemic_share, high=1),
+            batch_gap=number("e2e_batch_gap", defaults.batch_gap, high=100),
+            scope_ignore=tuple(scope),
+        ),
         load_options=LoadOptions(scope_ignore=tuple(scope)),
         audit_only=config.args_source != pytest.Config.ArgsSource.ARGS,
         claims_file=claims[0] if claims else None,

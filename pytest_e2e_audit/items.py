@@ -5,16 +5,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from ._settings import AuditSettings
 from ._text import MAX_MESSAGE, clean, node_name
+from .digest import make_digest
 from .findings import Finding, Severity
 from .layouts import Layout, RunRef, load_run, walk
 from .records import RunRecord
-from .rules import Rule, apply_rules
+from .rules import Rule, RuleKind, apply_rules
 
 SETTINGS_KEY = pytest.StashKey[AuditSettings]()
 RUNS_NODEID = "e2e-runs"
@@ -56,19 +57,28 @@ def render_findings(findings: Sequence[Finding], fail_on: Severity) -> str:
     return "\n".join(lines)
 
 
-def properties(
-    record: RunRecord, findings: Sequence[Finding], rules: Sequence[Rule], fail_on: Severity
+def finding_properties(
+    findings: Sequence[Finding], rules: Sequence[Rule], fail_on: Severity
 ) -> list[tuple[str, object]]:
-    """JUnit ``<property>`` pairs for a run (``e2e.run`` and ``e2e.findings`` always)."""
+    """``e2e.findings`` (every finding's rule) and ``e2e.failing`` (those at the gate), each
+    name once, in catalogue order."""
     order = {r.name: i for i, r in enumerate(sorted(rules, key=lambda r: r.code))}
-    names = sorted({f.rule for f in findings}, key=lambda n: order.get(n, len(order)))
-    failing = sorted(
-        {f.rule for f in findings if f.severity >= fail_on}, key=lambda n: order.get(n, 0)
-    )
+
+    def names(chosen: Sequence[Finding]) -> str:
+        return " ".join(sorted({f.rule for f in chosen}, key=lambda n: order.get(n, len(order))))
+
+    return [
+        ("e2e.findings", names(findings)),
+        ("e2e.failing", names([f for f in findings if f.severity >= fail_on])),
+    ]
+
+
+def run_properties(
+    record: RunRecord, findings: Sequence[Finding], rules: Sequence[Rule]
+) -> list[tuple[str, object]]:
+    """A run's JUnit ``<property>`` pairs besides the findings (``e2e.run`` first)."""
     props: list[tuple[str, object]] = [
         ("e2e.run", record.run_id),
-        ("e2e.findings", " ".join(names)),
-        ("e2e.failing", " ".join(failing)),
         ("e2e.status", record.status_recorded if record.status_recorded is not None else ""),
     ]
     success_rules = {r.name for r in rules if r.success_check}
@@ -85,7 +95,7 @@ def properties(
         "e2e.tokens_observed": observed.total if observed else None,
     }
     props += [(k, v) for k, v in optional.items() if v is not None]
-    return safe_properties(props)
+    return props
 
 
 def safe_properties(props: list[tuple[str, object]]) -> list[tuple[str, object]]:
@@ -112,6 +122,7 @@ class ResultsCollector(pytest.Collector):
         # Folders that could not be walked are items too: runs in them may be lost.
         ordered = sorted([*refs, *tree.problems], key=lambda ref: ref.run_id.split("/"))
         used: dict[str, int] = {}
+        total = len(ordered)
         for ref in ordered:
             name = node_name(ref.run_id)
             if name in used:
@@ -120,7 +131,7 @@ class ResultsCollector(pytest.Collector):
             else:
                 used[name] = 1
             yield RunItem.from_parent(
-                self, name=name, ref=ref, layout=layout or settings.layouts[0]
+                self, name=name, ref=ref, layout=layout or settings.layouts[0], tree_runs=total
             )
 
     def repr_failure(  # type: ignore[override]
@@ -140,7 +151,25 @@ def _choose(layouts: Sequence[Layout], tree: Any) -> tuple[Layout | None, list[R
 
 
 class AuditItem(pytest.Item):
-    """Base of the audit's items: an ``AuditFailure`` renders as its findings, one per line."""
+    """Base of the audit's items: ``evaluate`` gives findings and facts; this class turns
+    them into properties, report sections and the gate, the same for every kind."""
+
+    kind: ClassVar[RuleKind]
+
+    def evaluate(self, settings: AuditSettings) -> tuple[list[Finding], list[tuple[str, object]]]:
+        """Findings of this item's rules, and its properties (its identity first)."""
+        raise NotImplementedError
+
+    def runtest(self) -> None:
+        settings = self.config.stash[SETTINGS_KEY]
+        findings, props = self.evaluate(settings)
+        props[1:1] = finding_properties(findings, settings.rules, settings.fail_on)
+        self.user_properties.extend(safe_properties(props))
+        below = [f for f in findings if f.severity < settings.fail_on]
+        if below:
+            self.add_report_section("call", "e2e findings", render_findings(below, Severity.ERROR))
+        if any(f.severity >= settings.fail_on for f in findings):
+            raise AuditFailure(findings, settings.fail_on)
 
     def repr_failure(
         self,
@@ -155,24 +184,30 @@ class AuditItem(pytest.Item):
 
 
 class RunItem(AuditItem):
-    """One recorded run; its assertions are the active integrity rules."""
+    """One recorded run; its assertions are the active per-run rules."""
 
-    def __init__(self, *, ref: RunRef, layout: Layout, **kwargs: Any) -> None:
+    kind = "run"
+
+    def __init__(self, *, ref: RunRef, layout: Layout, tree_runs: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ref = ref
         self.layout = layout
+        self.tree_runs = tree_runs
+        self.digest: dict[str, Any] | None = None
+        """Set by ``runtest``, moved onto the call report (then dropped here)."""
+
+    def evaluate(self, settings: AuditSettings) -> tuple[list[Finding], list[tuple[str, object]]]:
+        record = load_run(self.layout, self.ref, settings.results_root, settings.load_options)
+        rules = settings.rules_of("run")
+        # Findings stay local: items live for the whole session, reports carry the text.
+        findings = apply_rules(record, rules, settings.context, settings.overrides)
+        self.digest = make_digest(
+            record, findings, settings.rules, settings.fail_on, self.tree_runs
+        ).to_dict()
+        return findings, run_properties(record, findings, rules)
 
     def runtest(self) -> None:
-        settings = self.config.stash[SETTINGS_KEY]
-        record = load_run(self.layout, self.ref, settings.results_root, settings.load_options)
-        # Findings stay local: items live for the whole session, reports carry the text.
-        findings = apply_rules(record, settings.rules, settings.context, settings.overrides)
-        self.user_properties.extend(properties(record, findings, settings.rules, settings.fail_on))
-        below = [f for f in findings if f.severity < settings.fail_on]
-        if below:
-            self.add_report_section("call", "e2e findings", render_findings(below, Severity.ERROR))
-        if any(f.severity >= settings.fail_on for f in findings):
-            raise AuditFailure(findings, settings.fail_on)
+        super().runtest()
         if self.ref.problem is not None:
             raise RunsLost(
                 f"folder {clean(self.ref.run_id, 300)} {clean(self.ref.problem, 300)} (shown as "

@@ -9,7 +9,7 @@ import pytest
 from . import hookspecs
 from ._safety import check_config_outside, check_tree_location, early_results, refuse_writes_into
 from ._settings import AuditSettings, add_options, build_settings, claims_option, results_option
-from .claims.items import CLAIMS_KEY, CLAIMS_NODEID, ClaimsCollector
+from .claims.items import CLAIMS_KEY
 from .claims.model import load_claims
 from .claims.rules import CLAIM_RULES
 from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
@@ -17,7 +17,9 @@ from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
 from .reporting import AuditSummary
 from .rules import Rule
+from .rules.dataset import DATASET_RULES
 from .rules.runs import BUILTIN_RULES
+from .stage import MultiRunStage, attach
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -46,7 +48,7 @@ def pytest_e2e_audit_layouts() -> list[Layout]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_e2e_audit_rules() -> list[Rule]:
-    return [*BUILTIN_RULES, *CLAIM_RULES]
+    return [*BUILTIN_RULES, *DATASET_RULES, *CLAIM_RULES]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,7 +77,22 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         config.pluginmanager.register(_MixedCollection(settings), "e2e-audit-collection")
     if not hasattr(config, "workerinput"):
-        config.pluginmanager.register(AuditSummary(settings, forced_no_tb), "e2e-audit-summary")
+        # The process that writes the reports: it receives every run's digest.
+        stage = MultiRunStage(settings)
+        config.pluginmanager.register(stage, "e2e-audit-stage")
+        config.pluginmanager.register(
+            AuditSummary(settings, stage, forced_no_tb), "e2e-audit-summary"
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when == "call":
+        attach(item, report)
+    return report
 
 
 def _results_collector(session: pytest.Session) -> ResultsCollector:
@@ -85,15 +102,9 @@ def _results_collector(session: pytest.Session) -> ResultsCollector:
 def _audit_collectors(
     session: pytest.Session, settings: AuditSettings
 ) -> list[pytest.Item | pytest.Collector]:
-    """The results tree's collector (with ``--e2e-results``), then the claims' one."""
-    collectors: list[pytest.Item | pytest.Collector] = []
-    if settings.results is not None:
-        collectors.append(_results_collector(session))
-    if settings.claims_file is not None:
-        collectors.append(
-            ClaimsCollector.from_parent(session, name=CLAIMS_NODEID, nodeid=CLAIMS_NODEID)
-        )
-    return collectors
+    """The results tree's collector, with ``--e2e-results`` (claims are not collected: the
+    multi-run stage runs them after the run items)."""
+    return [_results_collector(session)] if settings.results is not None else []
 
 
 class _AuditOnlyCollection:

@@ -95,6 +95,12 @@ class PatchFacts(_Value):
     """``metrics.patch_size_loc`` as the journal claims it."""
     metrics_location: Location | None = None
     """Where ``patch_size_loc`` was read."""
+    sha256: str | None = None
+    """SHA-256 of the patch file's content, when it is not blank (to spot a patch reused
+    from an earlier attempt)."""
+    artefacts: tuple[str, ...] = ()
+    """Paths the patch adds or changes that are the pipeline's own output (``model_patch.diff``
+    …, by ``--e2e-scope-ignore``): the worktree was not clean."""
 
 
 class ScopeFacts(_Value):
@@ -167,6 +173,15 @@ class RunRecord(_Value):
     """Task (or instance) id."""
     item_id: str | None = None
     """Item folder name / attempt id."""
+    task_key: str | None = None
+    """What makes two runs attempts of the same task, as the layout defines it
+    (perf-agents-bench: the first 8 hex digits of ``commits.human``)."""
+    batch: str | None = None
+    """The batch the run belongs to: its folder relative to the results root
+    (perf-agents-bench: the timestamp or run folder above the item)."""
+    identity: str | None = None
+    """What names this run uniquely, when the record says (two records with the same
+    identity are one run recorded twice)."""
     repo: str | None = None
     """Target repository, as the pipeline names it."""
     agent: str | None = None

@@ -11,8 +11,9 @@ from . import github
 from ._settings import AuditSettings
 from ._text import clean, plural
 from .claims.items import CLAIMS_NODEID
-from .claims.rules import CLAIM_RULE_NAMES
 from .items import RUNS_NODEID
+from .rules import RULE_KINDS, RuleKind
+from .stage import KIND_ATTR, MultiRunStage
 
 _PREFIX = RUNS_NODEID + "::"
 _CLAIM_PREFIX = CLAIMS_NODEID + "::"
@@ -24,6 +25,34 @@ SHOWN_MISSING = 5
 
 def _is_audit(nodeid: str) -> bool:
     return nodeid.startswith((_PREFIX, _CLAIM_PREFIX))
+
+
+_TABLE_HEADS: dict[RuleKind, tuple[str, str]] = {
+    "run": ("rule", "runs"),
+    "group": ("batch rule", "batches"),
+    "dataset": ("dataset rule", "dataset"),
+    "claim": ("claim rule", "claims"),
+}
+"""Head of each kind's rule table and what its count column counts."""
+
+
+@dataclass
+class Tally:
+    """One kind of item: how many reported, which failed, findings per rule."""
+
+    items: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    with_finding: Counter[str] = field(default_factory=Counter)
+    failing: Counter[str] = field(default_factory=Counter)
+
+    def count(self, report: pytest.TestReport, props: dict[str, object]) -> None:
+        self.items += 1
+        if report.failed:
+            self.failed.append((report.nodeid, str(report.longrepr)))
+        for name in str(props.get("e2e.findings", "")).split():
+            self.with_finding[name] += 1
+        for name in str(props.get("e2e.failing", "")).split():
+            self.failing[name] += 1
 
 
 def _failed_report(nodeid: str, text: str) -> pytest.TestReport:
@@ -42,20 +71,15 @@ class AuditSummary:
     """Collects run outcomes from reports (on the xdist controller too) and prints them."""
 
     settings: AuditSettings
+    stage: MultiRunStage
     forced_no_tb: bool = False
     """True when the plugin switched ``--tb`` to ``no`` and prints failures itself."""
-    runs: int = 0
+    tallies: dict[str, Tally] = field(default_factory=lambda: {k: Tally() for k in RULE_KINDS})
+    """Items, failures and findings per rule, by item kind (run, group, dataset, claim)."""
     reported_success: int = 0
     verified_success: int = 0
-    with_finding: Counter[str] = field(default_factory=Counter)
-    failing: Counter[str] = field(default_factory=Counter)
     below_gate: list[tuple[str, str]] = field(default_factory=list)
-    """(node id, findings text) of passing runs that still have findings."""
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    """(node id, failure text) of failing runs."""
-    claims: int = 0
-    failed_claims: list[str] = field(default_factory=list)
-    """Ids of failing claims."""
+    """(node id, findings text) of passing items that still have findings."""
     expected: list[str] | None = None
     """Audit items collected (after deselection): each must end with a report."""
     accounted: set[str] = field(default_factory=set)
@@ -125,18 +149,32 @@ class AuditSummary:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_audit(report.nodeid) and (report.when == "call" or report.failed):
             self.accounted.add(report.nodeid)
-        if report.when == "call" and report.nodeid.startswith(_CLAIM_PREFIX):
-            self._claim_report(report)
+        if report.when != "call":
             return
-        if report.when != "call" or not report.nodeid.startswith(_PREFIX):
+        kind = getattr(report, KIND_ATTR, None)
+        if kind is None and report.nodeid.startswith(_PREFIX):
+            kind = "run"  # a run that never reported itself (see pytest_sessionfinish)
+        tally = self.tallies.get(str(kind))
+        if tally is None:
             return
-        props = self._count(report)
-        self.runs += 1
-        if report.failed:
-            self.failed.append((report.nodeid, str(report.longrepr)))
-        if props.get("e2e.status") == "success":
+        props = dict(report.user_properties)
+        tally.count(report, props)
+        if report.passed:
+            for title, content in report.sections:
+                if title.startswith("Captured e2e findings"):
+                    self.below_gate.append((report.nodeid, content))
+        if kind == "run" and props.get("e2e.status") == "success":
             self.reported_success += 1
             self.verified_success += props.get("e2e.verified_success") == "true"
+
+    @property
+    def runs(self) -> int:
+        return self.tallies["run"].items
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        """(node id, failure text) of failing items, runs first."""
+        return [f for kind in RULE_KINDS for f in self.tallies[kind].failed]
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -148,100 +186,80 @@ class AuditSummary:
             for nodeid, text in self.below_gate:
                 tr.write_sep("_", nodeid, yellow=True)
                 tr.write_line(text)
-        if not self.runs and not (self.not_audited or self.lost):
-            self._claims_summary(tr, header=True)
+        if not any(t.items for t in self.tallies.values()) and not self._completeness():
             return
         if github.active():
             for line in github.error_annotations(self.failed):
                 tr.write_line(line)
             github.write_summary(self.markdown())
         tr.write_sep("=", "e2e audit summary")
-        gate = self.settings.fail_on.label
-        tr.write_line(
-            f"{plural(self.runs, 'run')} audited under {self.settings.results}; "
-            f"items fail on findings at {gate} or above"
-        )
         for line in self._completeness():
             tr.write_line(line, red=True, bold=True)
-        width = max((len(r.code) + 1 + len(r.name) for r in self.settings.catalogue), default=20)
-        tr.write_line(f"{'rule':<{width}}  {'severity':<8}  {'runs':>7}  {'failing':>7}")
-        for entry in self.settings.catalogue:
-            if entry.name in CLAIM_RULE_NAMES:
-                continue
-            label = f"{entry.code} {entry.name}"
-            active = entry in self.settings.rules
-            severity = self.settings.overrides.get(entry.name, entry.severity).label
-            if not active:
-                tr.write_line(f"{label:<{width}}  {'off':<8}  {'-':>7}  {'-':>7}")
-                continue
-            count, failing = self.with_finding[entry.name], self.failing[entry.name]
-            tr.write_line(
-                f"{label:<{width}}  {severity:<8}  {count:>7,}  {failing:>7,}",
-                red=failing > 0,
-                yellow=failing == 0 and count > 0,
-            )
-        success_rules = [r for r in self.settings.rules if r.success_check]
+        if self.settings.results is not None:
+            self._runs_summary(tr)
+        for kind in ("dataset", "group", "claim"):
+            if self.tallies[kind].items:
+                if kind == "claim":
+                    self._claims_line(tr)
+                self._rule_table(tr, kind)
+
+    def _runs_summary(self, tr: pytest.TerminalReporter) -> None:
+        tr.write_line(
+            f"{plural(self.runs, 'run')} audited under {self.settings.results}; "
+            f"items fail on findings at {self.settings.fail_on.label} or above"
+        )
+        self._rule_table(tr, "run")
         tr.write_line(
             f"reported success: {self.reported_success:,} of {self.runs:,} runs "
             f"({_pct(self.reported_success, self.runs)})"
         )
+        success_rules = [r for r in self.settings.rules if r.success_check]
         if not success_rules:
             tr.write_line("verified success: not computed (every success rule is off)")
-            self._claims_summary(tr, header=False)
+        else:
+            tr.write_line(
+                f"verified success: {self.verified_success:,} of {self.runs:,} runs "
+                f"({_pct(self.verified_success, self.runs)}); "
+                f"{self.reported_success - self.verified_success:,} recorded successes break "
+                f"a success rule ({', '.join(r.name for r in success_rules)})",
+                bold=True,
+            )
+        if self.stage.dataset is not None:
+            for line in self.stage.dataset.figures().lines():
+                tr.write_line(line)
+
+    def _rule_table(self, tr: pytest.TerminalReporter, kind: RuleKind) -> None:
+        """Findings per rule of one kind: items with a finding, items failing on it."""
+        rules = self.settings.catalogue_of(kind)
+        if not rules:
             return
-        tr.write_line(
-            f"verified success: {self.verified_success:,} of {self.runs:,} runs "
-            f"({_pct(self.verified_success, self.runs)}); "
-            f"{self.reported_success - self.verified_success:,} recorded successes break "
-            f"a success rule ({', '.join(r.name for r in success_rules)})",
-            bold=True,
-        )
-        self._claims_summary(tr, header=False)
-
-    def _claim_report(self, report: pytest.TestReport) -> None:
-        props = self._count(report)
-        self.claims += 1
-        if report.failed:
-            self.failed_claims.append(str(props.get("e2e.claim", report.nodeid)))
-
-    def _count(self, report: pytest.TestReport) -> dict[str, object]:
-        """What run and claim reports share: findings per rule, below-gate findings."""
-        props = dict(report.user_properties)
-        if report.passed:
-            for title, content in report.sections:
-                if title.startswith("Captured e2e findings"):
-                    self.below_gate.append((report.nodeid, content))
-        for name in str(props.get("e2e.findings", "")).split():
-            self.with_finding[name] += 1
-        for name in str(props.get("e2e.failing", "")).split():
-            self.failing[name] += 1
-        return props
-
-    def _claims_summary(self, tr: pytest.TerminalReporter, *, header: bool) -> None:
-        """Claim outcomes, and the claim rules counted per claim (not per run)."""
-        if not self.claims:
-            return
-        if header:
-            tr.write_sep("=", "e2e audit summary")
-        failing = len(self.failed_claims)
-        ids = f": {', '.join(self.failed_claims)}" if failing else ""
-        tr.write_line(
-            f"{plural(self.claims, 'claim')} checked from {self.settings.claims_file}; "
-            f"{self.claims - failing:,} hold, {failing:,} failing{ids}",
-            red=failing > 0,
-            bold=True,
-        )
-        rules = [r for r in self.settings.catalogue if r.name in CLAIM_RULE_NAMES]
-        width = max((len(r.code) + 1 + len(r.name) for r in rules), default=20)
-        tr.write_line(f"{'claim rule':<{width}}  {'severity':<8}  {'claims':>7}  {'failing':>7}")
+        tally = self.tallies[kind]
+        head, noun = _TABLE_HEADS[kind]
+        width = max(len(r.code) + 1 + len(r.name) for r in self.settings.catalogue)
+        tr.write_line(f"{head:<{width}}  {'severity':<8}  {noun:>7}  {'failing':>7}")
         for entry in rules:
             label = f"{entry.code} {entry.name}"
             if entry not in self.settings.rules:
                 tr.write_line(f"{label:<{width}}  {'off':<8}  {'-':>7}  {'-':>7}")
                 continue
             severity = self.settings.overrides.get(entry.name, entry.severity).label
-            count, fails = self.with_finding[entry.name], self.failing[entry.name]
-            tr.write_line(f"{label:<{width}}  {severity:<8}  {count:>7,}  {fails:>7,}")
+            count, failing = tally.with_finding[entry.name], tally.failing[entry.name]
+            tr.write_line(
+                f"{label:<{width}}  {severity:<8}  {count:>7,}  {failing:>7,}",
+                red=failing > 0,
+                yellow=failing == 0 and count > 0,
+            )
+
+    def _claims_line(self, tr: pytest.TerminalReporter) -> None:
+        tally = self.tallies["claim"]
+        failing = [nodeid.split("::", 1)[-1] for nodeid, _ in tally.failed]
+        ids = f": {', '.join(failing)}" if failing else ""
+        tr.write_line(
+            f"{plural(tally.items, 'claim')} checked from {self.settings.claims_file}; "
+            f"{tally.items - len(failing):,} hold, {len(failing):,} failing{ids}",
+            red=bool(failing),
+            bold=True,
+        )
 
     def _completeness(self) -> list[str]:
         """What the figures do not cover: runs never audited (interrupted) or lost."""
@@ -272,21 +290,20 @@ class AuditSummary:
             f"({_pct(self.reported_success, self.runs)})",
             f"- verified success: **{self.verified_success:,}** "
             f"({_pct(self.verified_success, self.runs)})",
-            f"- failing runs: {len(self.failed):,}",
-            "",
-            "| rule | severity | runs | failing |",
-            "|---|---|---:|---:|",
+            f"- failing runs: {len(self.tallies['run'].failed):,}",
         ]
+        if self.stage.dataset is not None:
+            lines += [f"- {github.md_text(line)}" for line in self.stage.dataset.figures().lines()]
+        lines += ["", "| rule | severity | items | failing |", "|---|---|---:|---:|"]
         for entry in self.settings.rules:
-            if entry.name in CLAIM_RULE_NAMES:
-                continue
+            tally = self.tallies[entry.kind]
             severity = self.settings.overrides.get(entry.name, entry.severity).label
             lines.append(
-                f"| {entry.code} `{entry.name}` | {severity} | {self.with_finding[entry.name]:,} "
-                f"| {self.failing[entry.name]:,} |"
+                f"| {entry.code} `{entry.name}` | {severity} | "
+                f"{tally.with_finding[entry.name]:,} | {tally.failing[entry.name]:,} |"
             )
         if self.failed:
-            lines += ["", "<details><summary>Failing runs</summary>", ""]
+            lines += ["", "<details><summary>Failing items</summary>", ""]
             for nodeid, text in self.failed[: github.MAX_ANNOTATIONS]:
                 first = text.split("\n", 1)[0]
                 lines.append(f"- {github.md_code(nodeid)}: {github.md_code(first)}")

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from pytest_e2e_audit.rules.dataset import DATASET_RULES
+
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples" / "perf-agents-bench"
 RUNS = EXAMPLES / "state" / "runs"
@@ -90,11 +92,19 @@ def make_runs(tmp_path: Path) -> RunFactory:
     return RunFactory(tmp_path / "results")
 
 
-def audit_args(results: Path, *extra: str) -> list[str]:
-    """Arguments for ``pytester.runpytest`` auditing ``results``."""
+MULTI_RUN_RULES = ",".join(r.code for r in DATASET_RULES)
+"""The dataset and batch rules: tests of single runs switch them off (see ``audit_args``)."""
+
+
+def audit_args(results: Path, *extra: str, dataset: bool = False) -> list[str]:
+    """Arguments for ``pytester.runpytest`` auditing ``results``.
+
+    Unless ``dataset`` is true the dataset and batch rules are off, so a test of one run's
+    rules counts run items only (the dataset figures are still printed)."""
     # The plugin is already imported by the outer pytest, so the inner run cannot rewrite it.
     quiet = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
-    return [f"--e2e-results={results}", "-p", "no:cacheprovider", *quiet, *extra]
+    multi = () if dataset else (f"--e2e-ignore={MULTI_RUN_RULES}",)
+    return [f"--e2e-results={results}", "-p", "no:cacheprovider", *quiet, *multi, *extra]
 
 
 def findings_by_run(xml_path: Path) -> dict[str, list[str]]:

@@ -16,7 +16,6 @@ from pytest_e2e_audit.claims.config import (
     parse_yaml,
     read_document,
 )
-from pytest_e2e_audit.claims.runs import path_date
 
 from .conftest import EXAMPLES
 
@@ -187,15 +186,3 @@ def test_config_globs_are_sorted_deduplicated_files(tmp_path: Path) -> None:
     (tmp_path / "config" / "dir.yaml").mkdir()
     found = config_files(tmp_path, ["config/*.yaml*", "config/a.yaml"])
     assert [p.name for p in found] == ["a.yaml", "a.yaml.example", "b.yaml"]
-
-
-@pytest.mark.parametrize(
-    ("run_id", "day"),
-    [
-        ("sglang/trae/gpt-5/2025-11-14_21-05-32/sglang_000_021f76e4", date(2025, 11, 14)),
-        ("vllm_core-39bd9d7d/vllm_core-0000", None),
-        ("2025-11-14_21-05-32", None),
-    ],
-)
-def test_path_date_reads_the_dated_folder_above_the_run(run_id: str, day: date | None) -> None:
-    assert path_date(run_id) == day

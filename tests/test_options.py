@@ -90,7 +90,9 @@ def test_results_folder_from_ini_is_relative_to_the_ini_file(
     make_runs.run("clean", journal=WITH_TOKENS)
     pytester.makeini(f"[pytest]\ne2e_results = {make_runs.root}\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    # The run, the dataset and the run's one batch.
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["e2e-runs .*", "e2e-dataset .*", "e2e-groups .*"])
 
 
 @pytest.mark.parametrize(

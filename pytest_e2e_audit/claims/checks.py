@@ -7,16 +7,16 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .._text import clean, plural
-from ..findings import Finding, Location, Severity
-from ..records import SignatureCount
-from ..rules import Rule, to_finding
+from ..digest import ApiErrorDigest, RunDigest
+from ..findings import Location, Severity
+from ..rules import Rule
 from .config import DocPath, DocumentError, read_document
 from .model import Claim, glob_start, split_glob
 from .rules import (
@@ -25,7 +25,7 @@ from .rules import (
     claim_not_applied,
     claim_unverifiable,
 )
-from .runs import RunFacts, RunSample
+from .runs import RunSample
 
 SHOWN_RUNS = 3
 """Runs named in a ``claim-contradicted-by-runs`` message; the rest are counted."""
@@ -453,20 +453,20 @@ def check_runs(
 
 
 def _contradiction(
-    claim: Claim, kind: str, hits: list[tuple[RunFacts, SignatureCount]]
+    claim: Claim, kind: str, hits: list[tuple[RunDigest, ApiErrorDigest]]
 ) -> ClaimViolation:
-    hits.sort(key=lambda hit: (hit[0].started_at or datetime.min, hit[0].run_id))
+    hits.sort(key=lambda hit: (_naive(hit[0].started) or datetime.min, hit[0].run_id))
     runs = len({facts.run_id for facts, _ in hits})
     occurrences = sum(count.count for _, count in hits)
-    dates = sorted(f.started_at.date().isoformat() for f, _ in hits if f.started_at)
+    dates = sorted(f.started.date().isoformat() for f, _ in hits if f.started)
     period = ""
     if dates:
         period = f", on {dates[0]}" if dates[0] == dates[-1] else f", {dates[0]} to {dates[-1]}"
     shown: list[str] = []
     evidence: list[Location] = []
     for facts, count in hits[:SHOWN_RUNS]:
-        where = Location(file=f"{facts.run_id}/{count.first.file}", line=count.first.line)
-        started = facts.started_at.strftime("%Y-%m-%d %H:%M:%S") if facts.started_at else "?"
+        where = Location(file=f"{facts.run_id}/{count.file}", line=count.line)
+        started = facts.started.strftime("%Y-%m-%d %H:%M:%S") if facts.started else "?"
         shown.append(f"{clean(str(where), 200)} ({started}, ×{count.count:,})")
         evidence.append(where)
     more = f" (+{len(hits) - SHOWN_RUNS:,} more)" if len(hits) > SHOWN_RUNS else ""
@@ -480,6 +480,10 @@ def _contradiction(
         f"{period}): {'; '.join(shown)}{more}; {claim.reference()} says {stop}",
         tuple(evidence),
     )
+
+
+def _naive(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=None) if when is not None and when.tzinfo else when
 
 
 def check_claim(
@@ -501,18 +505,3 @@ def check_claim(
             )
         )
     return found
-
-
-def to_findings(
-    violations: Sequence[ClaimViolation],
-    active: Sequence[Rule],
-    overrides: Mapping[str, Severity],
-) -> list[Finding]:
-    """Findings of the active rules, severities overridden, in catalogue (code) order."""
-    names = {entry.name for entry in active}
-    findings = [
-        to_finding(v.rule, v.message, v.evidence, v.severity, overrides)
-        for v in violations
-        if v.rule.name in names
-    ]
-    return sorted(findings, key=lambda f: f.code)

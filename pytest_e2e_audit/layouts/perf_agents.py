@@ -7,6 +7,7 @@ See FORMATS.md §1. Found at any depth: the flat legacy layout, the nested
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -59,7 +60,8 @@ _LOG_PREFIXES = {
 _ANY_PREFIXES = ("trae", "claude_code", "codex", "openhands")
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$")
 _TOKEN_KEYS = ("token_usage", "tokens", "usage")
-_DIFF_HEADER_RE = re.compile(r"^diff --git ", re.M)
+_DIFF_HEADER_RE = re.compile(r"^diff --git (?:a/\S+ b/(\S+))?", re.M)
+_COMMIT_RE = re.compile(r"[0-9a-f]{7,40}")
 _MAX_EPOCH = 1e11
 """Seconds since 1970 beyond which a timestamp is not one (year 5138)."""
 
@@ -118,6 +120,7 @@ class _Loader:
             "record_file": JOURNAL,
             "item_id": self.ref.path.name,
             "known_statuses": KNOWN_STATUSES,
+            "batch": self.ref.run_id.rsplit("/", 1)[0] if "/" in self.ref.run_id else ".",
         }
         base.update(self._path_facts())
         journal = self._journal()
@@ -130,7 +133,10 @@ class _Loader:
         meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
         agent = agent_key or _str(meta.get("agent")) or base.get("agent")
         fields: dict[str, Any] = dict(base)
+        task_key = _commit_key(journal.get("commits", "human"))
         fields.update(
+            task_key=task_key,
+            identity=_identity(task_key, self.ref.path.name, meta),
             task_id=_str(value.get("task_id")),
             repo=_str(meta.get("repo")) or base.get("repo"),
             agent=agent,
@@ -487,7 +493,8 @@ class _Loader:
         if st is not None:
             facts["bytes"] = st.st_size
             try:
-                facts["blank"], facts["files_touched"] = _patch_content(self.ref.path / name, st)
+                content = _patch_content(self.ref.path / name, st, self.options.scope_ignore)
+                facts.update(content)
             except FileProblem as exc:
                 self.issues.append(FileIssue(file=name, problem=exc.problem))
         loc = journal.get("metrics", "patch_size_loc")
@@ -677,15 +684,27 @@ def _long_lines_issue(name: str, scan: LogScan) -> FileIssue:
     )
 
 
-def _patch_content(path: Path, expected: os.stat_result) -> tuple[bool, int]:
+def _patch_content(
+    path: Path, expected: os.stat_result, artefacts: tuple[str, ...]
+) -> dict[str, Any]:
+    """Blank or not, files touched, content hash and pipeline artefacts, in one pass."""
     blank = True
-    touched = 0
+    touched: list[str] = []
+    digest = hashlib.sha256()
     with open_binary(path, expected) as fh:
         for block, _ in iter_line_blocks(fh):
             if blank and not block.isspace():
                 blank = False
-            touched += len(_DIFF_HEADER_RE.findall(block)) if "diff --git " in block else 0
-    return blank, touched
+            digest.update(block.encode("utf-8", "surrogatepass"))
+            if "diff --git " in block:
+                touched += _DIFF_HEADER_RE.findall(block)
+    found = tuple(dict.fromkeys(p for p in touched if p and _ignored(p, artefacts)))
+    return {
+        "blank": blank,
+        "files_touched": len(touched),
+        "sha256": None if blank else digest.hexdigest(),
+        "artefacts": found[:5],
+    }
 
 
 def _ignored(path: str, globs: tuple[str, ...]) -> bool:
@@ -694,6 +713,22 @@ def _ignored(path: str, globs: tuple[str, ...]) -> bool:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _commit_key(raw: Any) -> str | None:
+    """A task's key: the first 8 hex digits of its commit (journals write 8, 12 or 40)."""
+    if not isinstance(raw, str) or not _COMMIT_RE.fullmatch(raw.strip().lower()):
+        return None
+    return raw.strip().lower()[:8]
+
+
+def _identity(task: str | None, item: str, meta: dict[str, Any]) -> str | None:
+    """A run's identity: the pipeline's own run id, else commit, item and start time."""
+    run_id = _str(meta.get("run_id"))
+    if run_id:
+        return f"run_id {run_id}"
+    stamp = _str(meta.get("run_timestamp"))
+    return f"{task} {item} {stamp}" if task and stamp else None
 
 
 def _plain(value: Any) -> bool:

@@ -1,4 +1,10 @@
-"""Rules: plain functions of a record that yield violations, with catalogue metadata."""
+"""Rules: plain functions that yield violations, with catalogue metadata.
+
+A rule's kind is its type: a ``Rule`` checks one run's record; a ``GroupRule`` one batch of
+runs, a ``DatasetRule`` the whole tree (both from the runs' digests, after every run item);
+a ``ClaimRule`` one claimed mitigation. All are registered through the
+``pytest_e2e_audit_rules`` hook and become findings in one place, ``to_finding``.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,17 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 from .._text import MAX_MESSAGE, clean
 from ..findings import Finding, Location, Severity
-from ..records import RunRecord
 
 _CODE_RE = re.compile(r"^[A-Z][A-Z0-9]*\d{3}$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+RuleKind = Literal["run", "group", "dataset", "claim"]
+RULE_KINDS: tuple[RuleKind, ...] = ("run", "group", "dataset", "claim")
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,22 @@ class RuleContext:
 
     min_duration_s: float = 10.0
     """Below this agent wall time a success counts as 'no sign the agent ran'."""
+    retry_margin: float = 10.0
+    """Percentage points by which task-level success may exceed first-attempt success."""
+    max_attempts: int = 3
+    """Attempts of one task beyond which it is retried excessively."""
+    cluster_size: int = 5
+    """Failures in one batch that, alike, make one systematic fault."""
+    cluster_spread: float = 0.1
+    """Relative spread of durations within which failures count as near-identical."""
+    cluster_max_duration: float = 60.0
+    """Failures shorter than this (seconds) can form a fast-failure cluster."""
+    systemic_share: float = 0.9
+    """Share of runs a per-run rule must fire on to be one pipeline defect."""
+    batch_gap: float = 30.0
+    """Percentage points by which a batch's success rate may differ from the dataset's."""
+    scope_ignore: tuple[str, ...] = ("model_patch.diff", ".bench_scratch/*")
+    """Pipeline artefacts: a patch that adds them is not the agent's work."""
 
 
 @dataclass(frozen=True)
@@ -32,12 +58,16 @@ class Violation:
     severity: Severity | None = None
 
 
-Check = Callable[[RunRecord, RuleContext], Iterable[Violation]]
+Check = Callable[[Any, RuleContext], Iterable[Violation]]
+"""A rule's check: the subject (a ``RunRecord``, ``Group``, ``Dataset`` or claim evidence)
+and the settings, to violations."""
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A catalogue entry and the check behind it."""
+    """A catalogue entry and the check behind it; this class checks one run's record."""
+
+    kind: ClassVar[RuleKind] = "run"
 
     code: str
     """Stable code, e.g. ``E2E003``; never reused for another meaning."""
@@ -61,6 +91,32 @@ class Rule:
             raise ValueError(f"rule name {self.name!r} must be kebab-case")
 
 
+class GroupRule(Rule):
+    """Checks one group of runs (a batch) from their digests."""
+
+    kind: ClassVar[RuleKind] = "group"
+
+
+class DatasetRule(Rule):
+    """Checks the whole audited tree from the runs' digests."""
+
+    kind: ClassVar[RuleKind] = "dataset"
+
+
+class ClaimRule(Rule):
+    """Checks one claimed mitigation against its configs and the runs' digests."""
+
+    kind: ClassVar[RuleKind] = "claim"
+
+
+_KIND_CLASSES: dict[RuleKind, type[Rule]] = {
+    "run": Rule,
+    "group": GroupRule,
+    "dataset": DatasetRule,
+    "claim": ClaimRule,
+}
+
+
 def rule(
     *,
     code: str,
@@ -68,12 +124,13 @@ def rule(
     severity: Severity,
     summary: str,
     success_check: bool = False,
+    kind: RuleKind = "run",
 ) -> Callable[[Check], Rule]:
-    """Turn a check function into a ``Rule``; its docstring is the rule's "why"."""
+    """Turn a check function into a rule of ``kind``; its docstring is the rule's "why"."""
 
     def wrap(check: Check) -> Rule:
         why = inspect.cleandoc(check.__doc__ or "")
-        return Rule(code, name, severity, summary, why, check, success_check)
+        return _KIND_CLASSES[kind](code, name, severity, summary, why, check, success_check)
 
     return wrap
 
@@ -99,12 +156,12 @@ def to_finding(
 
 
 def apply_rules(
-    record: RunRecord,
+    subject: Any,
     rules: Sequence[Rule],
     context: RuleContext,
     overrides: Mapping[str, Severity] | None = None,
 ) -> list[Finding]:
-    """Run ``rules`` (already in catalogue order) on ``record``.
+    """Run ``rules`` (of the subject's kind, in catalogue order) on ``subject``.
 
     A check that raises (a bug in a rule, or a record no rule anticipated) becomes an error
     finding of that rule naming the exception, so the run still fails instead of vanishing.
@@ -112,7 +169,7 @@ def apply_rules(
     findings: list[Finding] = []
     for entry in rules:
         try:
-            violations = list(entry.check(record, context))
+            violations = list(entry.check(subject, context))
         except Exception as exc:  # noqa: BLE001 - any rule bug must surface as a finding
             violations = [
                 Violation(

@@ -1,0 +1,171 @@
+"""The multi-run stage: items that span runs, evaluated once, after the run items.
+
+Run items run wherever pytest (or pytest-xdist) sends them and leave a digest on their call
+report. Reports reach the process that writes JUnit, HTML and the terminal summary, so this
+stage lives there: it keeps the digests and, when the run items are done, runs the dataset
+item, one item per batch and one per claim through pytest's normal runtest protocol. They
+are JUnit test cases and HTML rows like any other, they gate the exit code, and no run is
+read twice; serially and under ``-n 2`` they see the same digests and give the same findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._settings import AuditSettings
+from ._text import clean, node_name
+from .claims.items import CLAIMS_KEY, CLAIMS_NODEID, ClaimItem
+from .dataset import Dataset, Group
+from .digest import REPORT_ATTR, RunDigest
+from .findings import Finding
+from .items import SETTINGS_KEY, AuditItem
+from .rules import apply_rules
+
+DATASET_NODEID = "e2e-dataset"
+"""Node id prefix of the dataset item: ``e2e-dataset::dataset``."""
+GROUPS_NODEID = "e2e-groups"
+"""Node id prefix of group items: ``e2e-groups::<batch folder>``."""
+KIND_ATTR = "e2e_kind"
+"""Attribute of an audit item's call report: the item's kind (run, group, dataset, claim)."""
+
+
+class DatasetItem(AuditItem):
+    """The whole audited tree: the honest figures, and the dataset rules."""
+
+    kind = "dataset"
+
+    def __init__(self, *, dataset: Dataset, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dataset = dataset
+
+    def evaluate(self, settings: AuditSettings) -> tuple[list[Finding], list[tuple[str, object]]]:
+        findings = apply_rules(
+            self.dataset, settings.rules_of("dataset"), settings.context, settings.overrides
+        )
+        return findings, [("e2e.dataset", "."), *self.dataset.figures().properties()]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        root = self.config.stash[SETTINGS_KEY].results_root
+        return Path(clean(str(root), 4096)), None, "e2e dataset"
+
+
+class GroupItem(AuditItem):
+    """One batch of runs (the runs of one pipeline run)."""
+
+    kind = "group"
+
+    def __init__(self, *, group: Group, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.group = group
+
+    def evaluate(self, settings: AuditSettings) -> tuple[list[Finding], list[tuple[str, object]]]:
+        findings = apply_rules(
+            self.group, settings.rules_of("group"), settings.context, settings.overrides
+        )
+        group = self.group
+        return findings, [
+            ("e2e.group", group.key),
+            ("e2e.group_kind", group.kind),
+            ("e2e.runs", len(group.runs)),
+            ("e2e.reported_success", group.reported),
+            ("e2e.verified_success", group.verified),
+        ]
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        root = self.config.stash[SETTINGS_KEY].results_root
+        path = root / self.group.key if self.group.key != "." else root
+        return (
+            Path(clean(str(path), 4096)),
+            None,
+            f"e2e {self.group.kind} {clean(self.group.key, 300)}",
+        )
+
+
+class MultiRunStage:
+    """Keeps the runs' digests and runs the items that span runs after the run items."""
+
+    def __init__(self, settings: AuditSettings) -> None:
+        self.settings = settings
+        self.digests: dict[str, RunDigest] = {}
+        self.dataset: Dataset | None = None
+        """Set once the stage ran (the summary prints its figures)."""
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTR, None)
+        if report.when == "call" and isinstance(data, dict):
+            digest = RunDigest.from_dict(data)
+            self.digests[digest.run_id] = digest
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        result = yield
+        option = session.config.option
+        if option.collectonly or session.shouldstop or session.shouldfail:
+            return result
+        items = self.items(session)
+        # These items were not collected; count them (before they run, so progress is right,
+        # and so a session of claims alone is not "no tests collected").
+        session.testscollected += len(items)
+        for index, item in enumerate(items):
+            nextitem = items[index + 1] if index + 1 < len(items) else None
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldstop or session.shouldfail:
+                break
+        return result
+
+    def items(self, session: pytest.Session) -> list[AuditItem]:
+        """The dataset item, one item per batch, one per claim: in that order."""
+        built: list[AuditItem] = []
+        settings = self.settings
+        if settings.results is not None and self.digests:
+            # The figures are printed whatever rules are active; the items exist to check.
+            self.dataset = Dataset.from_digests(self.digests.values())
+            if settings.rules_of("dataset"):
+                built.append(
+                    DatasetItem.from_parent(
+                        session,
+                        name="dataset",
+                        nodeid=f"{DATASET_NODEID}::dataset",
+                        dataset=self.dataset,
+                    )
+                )
+            if settings.rules_of("group"):
+                for group in self.dataset.groups:
+                    built.append(
+                        GroupItem.from_parent(
+                            session,
+                            name=node_name(group.key),
+                            nodeid=f"{GROUPS_NODEID}::{node_name(group.key)}",
+                            group=group,
+                        )
+                    )
+        if settings.claims_file is not None:
+            runs = sorted(self.digests.values(), key=lambda d: d.run_id)
+            for claim in session.config.stash[CLAIMS_KEY].claims:
+                built.append(
+                    ClaimItem.from_parent(
+                        session,
+                        name=node_name(claim.id),
+                        nodeid=f"{CLAIMS_NODEID}::{node_name(claim.id)}",
+                        claim=claim,
+                        runs=runs,
+                    )
+                )
+        return built
+
+
+def attach(item: pytest.Item, report: pytest.TestReport) -> None:
+    """On an audit item's call report: its kind and, for a run, its digest (then dropped
+    from the item, which lives for the whole session)."""
+    if not isinstance(item, AuditItem):
+        return
+    setattr(report, KIND_ATTR, item.kind)
+    digest = getattr(item, "digest", None)
+    if digest is not None:
+        setattr(report, REPORT_ATTR, digest)
+        item.digest = None  # type: ignore[attr-defined]
