@@ -108,10 +108,10 @@ class MultiRunStage:
         if option.collectonly or session.shouldstop or session.shouldfail:
             return result
         items = self.items(session)
-        # These items were not collected; count them (before they run, so progress is right,
-        # and so a session of claims alone is not "no tests collected").
-        session.testscollected += len(items)
         for index, item in enumerate(items):
+            # Not collected: count each as it runs (progress stays right, and a session of
+            # claims alone is not "no tests collected").
+            session.testscollected += 1
             nextitem = items[index + 1] if index + 1 < len(items) else None
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             if session.shouldstop or session.shouldfail:
