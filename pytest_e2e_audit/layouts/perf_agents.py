@@ -19,30 +19,27 @@ from typing import Any, Literal
 
 from ..findings import Location
 from ..records import (
-    AgentVerdict,
     FieldIssue,
     FileIssue,
     LogFacts,
     PatchFacts,
     RunRecord,
     ScopeFacts,
-    SignatureCount,
     Status,
     TokenUsage,
 )
 from ..scanning.files import (
     MAX_LINE,
     FileProblem,
-    ascii_int,
     check_file,
     iter_line_blocks,
     open_binary,
 )
 from ..scanning.jsondoc import JsonDoc, load_json
 from ..scanning.logs import LogScan, scan_log
-from ..scanning.signatures import BY_KIND, SIGNATURE_KINDS
 from ..scanning.trajectory import TrajectoryScan, scan_trajectory
 from . import Layout, LoadOptions, RunRef, Tree
+from .agent_output import AgentOutput, claude_envelope, signatures
 from .values import exit_code_problem, seconds_problem
 
 JOURNAL = "journal.json"
@@ -149,13 +146,16 @@ class _Loader:
         trajectory = self._trajectory()
         fields.update(self._dates(journal, meta, trajectory, fields.get("duration_s")))
         fields["tokens_recorded"] = _recorded_tokens(journal, agent_key)
-        claude = _claude_result(stdout) if agent == "claude_code" else None
-        fields["tokens_observed"] = tuple(self._observed_tokens(stdout, stderr, trajectory, claude))
-        fields["agent_verdict"] = self._verdict(stdout, trajectory, claude)
-        fields["steps"] = self._steps(stdout, trajectory, claude)
+        claude = None
+        if agent == "claude_code" and stdout is not None:
+            claude = claude_envelope(stdout.last_line, stdout.last_line_no)
+        output = AgentOutput(stdout, stderr, trajectory, dict(self.log_names), claude)
+        fields["tokens_observed"] = tuple(output.observed_tokens())
+        fields["agent_verdict"] = output.verdict()
+        fields["steps"] = output.steps()
         fields["llm_calls"] = trajectory.llm_calls if trajectory else None
         fields["has_trajectory"] = trajectory is not None
-        fields["api_errors"], fields["api_retries"] = _signatures(
+        fields["api_errors"], fields["api_retries"] = signatures(
             [(f.file, scan) for f, scan in logs]
         )
         fields["logs"] = tuple(f for f, _ in logs)
@@ -374,116 +374,6 @@ class _Loader:
             self.issues.append(FileIssue(file="trajectory.json", problem=exc.problem))
             return None
 
-    def _observed_tokens(
-        self,
-        stdout: LogScan | None,
-        stderr: LogScan | None,
-        trajectory: TrajectoryScan | None,
-        claude: _ClaudeResult | None,
-    ) -> Iterator[TokenUsage]:
-        if trajectory is not None and (trajectory.usage_entries or trajectory.llm_calls == 0):
-            detail = (
-                f"sum of {trajectory.usage_entries} llm_interactions"
-                if trajectory.usage_entries
-                else "no LLM call completed"
-            )
-            yield TokenUsage(
-                input=trajectory.input_tokens,
-                output=trajectory.output_tokens,
-                total=trajectory.input_tokens + trajectory.output_tokens,
-                source="trajectory",
-                detail=detail,
-                location=Location(file="trajectory.json"),
-            )
-        stdout_file = self._log_file("stdout")
-        if stdout is not None and stdout.trae_total is not None:
-            tin, tout, line = stdout.trae_total
-            yield TokenUsage(
-                input=tin,
-                output=tout,
-                total=tin + tout,
-                source="stdout-total-row",
-                detail="last cumulative step row",
-                location=Location(file=stdout_file, line=line),
-            )
-        if stdout is not None and "Total Tokens" in stdout.trae_rows:
-            row = stdout.trae_rows["Total Tokens"]
-            yield TokenUsage(
-                input=_int_text(stdout.trae_rows.get("Input Tokens")),
-                output=_int_text(stdout.trae_rows.get("Output Tokens")),
-                total=_int_text(row),
-                source="stdout-summary",
-                detail="Execution Summary table",
-                location=Location(file=stdout_file, line=row.line),
-            )
-        if claude is not None and claude.usage is not None:
-            yield claude.usage.model_copy(
-                update={"location": Location(file=stdout_file, line=claude.line, key="usage")}
-            )
-        for scan, role in ((stderr, "stderr"), (stdout, "stdout")):
-            if scan is not None and scan.codex_tokens is not None:
-                total, line = scan.codex_tokens
-                yield TokenUsage(
-                    total=total,
-                    source="codex-tokens-used",
-                    detail="codex 'tokens used' line",
-                    location=Location(file=self._log_file(role), line=line),
-                )
-                break
-
-    def _log_file(self, role: str) -> str:
-        return self.log_names.get(role, f"{role}.txt")
-
-    def _verdict(
-        self,
-        stdout: LogScan | None,
-        trajectory: TrajectoryScan | None,
-        claude: _ClaudeResult | None,
-    ) -> AgentVerdict | None:
-        if stdout is not None and "Success" in stdout.trae_rows:
-            row = stdout.trae_rows["Success"]
-            if row.value.startswith(("✅", "❌")):
-                return AgentVerdict(
-                    success=row.value.startswith("✅"),
-                    text=row.value,
-                    source="trae-summary",
-                    location=Location(file=self._log_file("stdout"), line=row.line),
-                )
-        if claude is not None and claude.is_error is not None:
-            return AgentVerdict(
-                success=not claude.is_error,
-                text=f"is_error: {str(claude.is_error).lower()}"
-                + (f", subtype: {claude.subtype}" if claude.subtype else ""),
-                source="claude-result",
-                location=Location(file=self._log_file("stdout"), line=claude.line, key="is_error"),
-            )
-        if trajectory is not None and trajectory.success is not None:
-            return AgentVerdict(
-                success=trajectory.success,
-                text=f"success: {str(trajectory.success).lower()}",
-                source="trajectory",
-                location=Location(
-                    file="trajectory.json", line=trajectory.success_line, key="success"
-                ),
-            )
-        return None
-
-    def _steps(
-        self,
-        stdout: LogScan | None,
-        trajectory: TrajectoryScan | None,
-        claude: _ClaudeResult | None,
-    ) -> int | None:
-        if stdout is not None and "Steps" in stdout.trae_rows:
-            steps = _int_text(stdout.trae_rows["Steps"])
-            if steps is not None:
-                return steps
-        if trajectory is not None and trajectory.steps is not None:
-            return trajectory.steps
-        if claude is not None:
-            return claude.num_turns
-        return None
-
     # -- patch and scope -----------------------------------------------------------------
 
     def _patch(self, journal: JsonDoc) -> PatchFacts:
@@ -555,59 +445,6 @@ class _Loader:
         return ScopeFacts(**facts)
 
 
-@dataclass
-class _ClaudeResult:
-    is_error: bool | None
-    subtype: str | None
-    num_turns: int | None
-    usage: TokenUsage | None
-    line: int | None
-
-
-def _claude_result(stdout: LogScan | None) -> _ClaudeResult | None:
-    """The ``claude --output-format json`` object: the last non-empty line of stdout."""
-    if stdout is None or not stdout.last_line:
-        return None
-    try:
-        value = json.loads(stdout.last_line)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(value, dict):
-        return None
-    is_error = value.get("is_error") if isinstance(value.get("is_error"), bool) else None
-    turns = value.get("num_turns")
-    usage = value.get("usage")
-    tokens = None
-    if isinstance(usage, dict):
-        parts = {
-            k: usage.get(k)
-            for k in (
-                "input_tokens",
-                "cache_creation_input_tokens",
-                "cache_read_input_tokens",
-                "output_tokens",
-            )
-        }
-        ints = {k: v for k, v in parts.items() if isinstance(v, int) and not isinstance(v, bool)}
-        if ints:
-            tin = sum(v for k, v in ints.items() if k != "output_tokens")
-            tout = ints.get("output_tokens", 0)
-            tokens = TokenUsage(
-                input=tin,
-                output=tout,
-                total=tin + tout,
-                source="claude-usage",
-                detail="Claude Code JSON usage, cache reads and writes counted as input",
-            )
-    return _ClaudeResult(
-        is_error=is_error,
-        subtype=_str(value.get("subtype")),
-        num_turns=turns if isinstance(turns, int) and not isinstance(turns, bool) else None,
-        usage=tokens,
-        line=stdout.last_line_no,
-    )
-
-
 def _recorded_tokens(journal: JsonDoc, agent_key: str | None) -> TokenUsage | None:
     """Token usage written by the pipeline itself (the journal schema has none so far)."""
     places: list[tuple[str, ...]] = [(k,) for k in _TOKEN_KEYS]
@@ -649,27 +486,6 @@ def _usage(raw: Any) -> tuple[int | None, int | None, int | None] | None:
     if total is None and tin is not None and tout is not None:
         total = tin + tout
     return tin, tout, total
-
-
-def _signatures(logs: list[tuple[str, LogScan]]) -> tuple[tuple[SignatureCount, ...], int]:
-    merged: dict[str, SignatureCount] = {}
-    retries = 0
-    for file, scan in logs:
-        retries += scan.retries
-        for kind, hit in scan.hits.items():
-            if kind in merged:
-                old = merged[kind]
-                merged[kind] = old.model_copy(update={"count": old.count + hit.count})
-            else:
-                merged[kind] = SignatureCount(
-                    kind=kind,
-                    tag=BY_KIND[kind].tag,
-                    count=hit.count,
-                    first=Location(file=file, line=hit.first_line),
-                    excerpt=hit.excerpt,
-                )
-    ordered = tuple(merged[k] for k in SIGNATURE_KINDS if k in merged)
-    return ordered, retries
 
 
 def _long_lines_issue(name: str, scan: LogScan) -> FileIssue:
@@ -733,9 +549,3 @@ def _identity(task: str | None, item: str, meta: dict[str, Any]) -> str | None:
 
 def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
-
-
-def _int_text(row: Any) -> int | None:
-    if row is None:
-        return None
-    return ascii_int(str(getattr(row, "value", row)).replace(",", "").strip())
