@@ -17,7 +17,6 @@ from typing import Any
 from ._text import clean, printable
 from .findings import Finding, Severity
 from .records import RunRecord
-from .rules import Rule
 
 REPORT_ATTR = "e2e_digest"
 """Attribute of a run item's call report that carries its digest (a dict)."""
@@ -102,19 +101,20 @@ class RunDigest:
 def make_digest(
     record: RunRecord,
     findings: Sequence[Finding],
-    rules: Sequence[Rule],
+    catalogue: Sequence[str],
+    success_rules: frozenset[str],
     fail_on: Severity,
     tree_runs: int,
 ) -> RunDigest:
-    """The digest of a run that was just audited."""
-    order = {r.name: i for i, r in enumerate(rules)}
+    """The digest of a run that was just audited (``catalogue``: rule names in code order;
+    ``success_rules``: those whose finding means a success is not a real one)."""
+    order = {name: i for i, name in enumerate(catalogue)}
 
     def names(chosen: Sequence[Finding]) -> tuple[str, ...]:
         unique = {f.rule for f in chosen}
         return tuple(sorted(unique, key=lambda n: order.get(n, len(order))))
 
     verified = None
-    success_rules = {r.name for r in rules if r.success_check}
     if record.status == "success":
         verified = not any(f.rule in success_rules for f in findings)
     patch = record.patch

@@ -201,8 +201,10 @@ class RunItem(AuditItem):
         rules = settings.rules_of("run")
         # Findings stay local: items live for the whole session, reports carry the text.
         findings = apply_rules(record, rules, settings.context, settings.overrides)
+        names = tuple(r.name for r in settings.rules)
+        success = frozenset(r.name for r in settings.rules if r.success_check)
         self.digest = make_digest(
-            record, findings, settings.rules, settings.fail_on, self.tree_runs
+            record, findings, names, success, settings.fail_on, self.tree_runs
         ).to_dict()
         return findings, run_properties(record, findings, rules)
 
