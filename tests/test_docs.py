@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pytest_e2e_audit import catalogue
 
-from .conftest import PROJECT
+from .conftest import EXAMPLES, PROJECT
 
 
 def _section(text: str) -> str:
@@ -24,3 +26,13 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     command = "python -m pytest"
     assert f"```bash\n{command}\n```" in readme
     assert ci.rstrip().splitlines()[-1] == command
+
+
+def test_readme_dataset_summary_is_what_the_audit_prints(pytester: pytest.Pytester) -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Reading the dataset summary") :]
+    block = section[section.index("```\n") + 4 : section.index("\n```", section.index("```\n") + 4)]
+    result = pytester.runpytest(f"--e2e-results={EXAMPLES}", "-p", "no:cacheprovider")
+    printed = set(result.stdout.lines)
+    missing = [line for line in block.splitlines() if line not in printed]
+    assert missing == []
