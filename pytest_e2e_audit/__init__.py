@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from .dataset import Dataset, Group, Task
+from .digest import RunDigest
 from .findings import Finding, Location, Severity
 from .items import E2EAuditWarning
 from .layouts import Folder, Layout, LoadOptions, RunRef, Tree
 from .records import (
     AgentVerdict,
+    FieldIssue,
     FileIssue,
     LogFacts,
     PatchFacts,
@@ -15,7 +18,7 @@ from .records import (
     SignatureCount,
     TokenUsage,
 )
-from .rules import Rule, RuleContext, Violation, rule
+from .rules import ClaimRule, DatasetRule, GroupRule, Rule, RuleContext, Violation, rule
 from .scanning.signatures import SIGNATURE_KINDS, SIGNATURES, Signature
 
 __version__ = "0.1.0.dev0"
@@ -24,10 +27,16 @@ __all__ = [
     "SIGNATURES",
     "SIGNATURE_KINDS",
     "AgentVerdict",
+    "ClaimRule",
+    "Dataset",
+    "DatasetRule",
     "E2EAuditWarning",
+    "FieldIssue",
     "FileIssue",
     "Finding",
     "Folder",
+    "Group",
+    "GroupRule",
     "Layout",
     "LoadOptions",
     "Location",
@@ -35,12 +44,14 @@ __all__ = [
     "PatchFacts",
     "Rule",
     "RuleContext",
+    "RunDigest",
     "RunRecord",
     "RunRef",
     "ScopeFacts",
     "Severity",
     "Signature",
     "SignatureCount",
+    "Task",
     "TokenUsage",
     "Tree",
     "Violation",
