@@ -358,6 +358,7 @@ def build_settings(
             systemic_share=number("e2e_systemic_share", defaults.systemic_share, high=1),
             batch_gap=number("e2e_batch_gap", defaults.batch_gap, high=100),
             scope_ignore=tuple(scope),
+            active=frozenset(r.name for r in active),
         ),
         load_options=LoadOptions(scope_ignore=tuple(scope)),
         audit_only=config.args_source != pytest.Config.ArgsSource.ARGS,

@@ -72,7 +72,7 @@ def redact(text: str) -> str:
         lower = text.translate(_ASCII_LOWER)
     if "=" in text or ":" in text:
         text = _redact_assignments(text, lower)
-    return _LONG_TOKEN_RE.sub(_redact_long, text)
+    return _LONG_TOKEN_RE.sub(_redact_long, text) if len(text) >= 32 else text
 
 
 def _redact_assignments(text: str, lower: str) -> str:
@@ -124,12 +124,15 @@ def printable(text: str) -> str:
 def clean(text: str, limit: int = 200) -> str:
     """One safe line: secrets redacted, ANSI and control characters removed, line breaks
     folded, surrogates escaped, shortened with a marker past ``limit`` characters."""
-    text = printable(text)
-    if "\x1b" in text:
-        text = ANSI_RE.sub("", text)
-    text = redact(text)
-    text = _LINE_BREAK_RE.sub(" ⏎ ", text).replace("\t", " ")
-    text = _CONTROL_RE.sub("?", text)
+    if text.isascii() and text.isprintable():
+        text = redact(text)  # the common case: nothing to escape or fold
+    else:
+        text = printable(text)
+        if "\x1b" in text:
+            text = ANSI_RE.sub("", text)
+        text = redact(text)
+        text = _LINE_BREAK_RE.sub(" ⏎ ", text).replace("\t", " ")
+        text = _CONTROL_RE.sub("?", text)
     if len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
     return text

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ._text import plural
 from .digest import RunDigest
 
 
@@ -131,6 +132,7 @@ class Dataset:
             batches=tuple(
                 BatchFigure(g.key, len(g.runs), g.reported, g.verified) for g in self.groups
             ),
+            verified_known=not any(r.reported_success and r.verified is None for r in self.runs),
         )
 
 
@@ -160,6 +162,9 @@ class Figures:
     max_attempts: int
     max_attempts_task: str | None
     batches: tuple[BatchFigure, ...]
+    verified_known: bool = True
+    """False when every success rule is off: no success was verified, so no verified figure
+    is given."""
 
     @staticmethod
     def pct(part: int, whole: int) -> float | None:
@@ -189,16 +194,23 @@ class Figures:
         summary's "reported success" / "verified success" lines: an attempt is a run."""
         t = self.tasks
         most = f" for task {self.max_attempts_task}" if self.max_attempts_task else ""
+
+        def verified(part: int, whole: int) -> str:
+            return _share(part, whole) if self.verified_known else "not computed"
+
+        inflation = _pp(self.inflation_verified) if self.verified_known else "not computed"
         lines = [
-            f"dataset: {self.coverage()}, {t:,} tasks; attempts per task: mean "
+            f"dataset: {self.coverage()}, {plural(t, 'task')}; attempts per task: mean "
             f"{self.mean_attempts:.2f}, max {self.max_attempts:,}{most}",
             f"success per task: reported {_share(self.reported_tasks, t)}, verified "
-            f"{_share(self.verified_tasks, t)}",
+            f"{verified(self.verified_tasks, t)}",
             f"first-attempt success: reported {_share(self.first_reported, t)}, verified "
-            f"{_share(self.first_verified, t)}",
+            f"{verified(self.first_verified, t)}",
             f"retry inflation (task-level minus first-attempt success): reported "
-            f"{_pp(self.inflation_reported)}, verified {_pp(self.inflation_verified)}",
+            f"{_pp(self.inflation_reported)}, verified {inflation}",
         ]
+        if not self.verified_known:
+            lines.append("verified figures not computed: every success rule is off")
         if len(self.batches) > 1:
             rates = sorted(self.batches, key=lambda b: (b.reported / b.runs, b.batch))
             low, high = rates[0], rates[-1]
@@ -220,19 +232,20 @@ class Figures:
             ("e2e.attempts", self.attempts),
             ("e2e.reported_success_attempts", self.reported_attempts),
             ("e2e.reported_success_tasks", self.reported_tasks),
-            ("e2e.verified_success_attempts", self.verified_attempts),
-            ("e2e.verified_success_tasks", self.verified_tasks),
             ("e2e.first_attempt_reported_success", self.first_reported),
-            ("e2e.first_attempt_verified_success", self.first_verified),
             ("e2e.mean_attempts", round(self.mean_attempts, 3)),
             ("e2e.max_attempts", self.max_attempts),
         ]
-        for name, value in (
-            ("e2e.retry_inflation_reported_pp", self.inflation_reported),
-            ("e2e.retry_inflation_verified_pp", self.inflation_verified),
-        ):
-            if value is not None:
-                props.append((name, round(value, 1)))
+        if self.verified_known:
+            props += [
+                ("e2e.verified_success_attempts", self.verified_attempts),
+                ("e2e.verified_success_tasks", self.verified_tasks),
+                ("e2e.first_attempt_verified_success", self.first_verified),
+            ]
+        inflation = [("e2e.retry_inflation_reported_pp", self.inflation_reported)]
+        if self.verified_known:
+            inflation.append(("e2e.retry_inflation_verified_pp", self.inflation_verified))
+        props += [(name, round(value, 1)) for name, value in inflation if value is not None]
         return props
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +50,8 @@ class RunDigest:
     status: str
     """Normalised status: ``success``, ``error`` or ``unknown``."""
     verified: bool | None
-    """For a recorded success: whether it breaks no success rule; None otherwise."""
+    """For a recorded success: whether it breaks no success rule; None otherwise, and None
+    when every success rule is off (nothing was verified)."""
     exit_code: int | None
     started_at: str | None
     """Start time, ISO 8601 (naive times are the pipeline's local time)."""
@@ -71,7 +72,18 @@ class RunDigest:
     def to_dict(self) -> dict[str, Any]:
         """Plain values only, every string encodable (lone surrogates from folder names that
         are not UTF-8 escaped): it crosses process boundaries under xdist."""
-        return _encodable(asdict(self))  # type: ignore[no-any-return]
+        data: dict[str, Any] = {}
+        for name in _SCALARS:
+            value = getattr(self, name)
+            data[name] = printable(value) if isinstance(value, str) else value
+        data["api_errors"] = [
+            {"kind": e.kind, "count": e.count, "file": printable(e.file), "line": e.line}
+            for e in self.api_errors
+        ]
+        data["patch_artefacts"] = [printable(p) for p in self.patch_artefacts]
+        data["findings"] = list(self.findings)
+        data["failing"] = list(self.failing)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunDigest:
@@ -98,6 +110,13 @@ class RunDigest:
         return "S" if self.verified is not False else "s"
 
 
+_SCALARS = tuple(
+    f.name
+    for f in fields(RunDigest)
+    if f.name not in ("api_errors", "patch_artefacts", "findings", "failing")
+)
+
+
 def make_digest(
     record: RunRecord,
     findings: Sequence[Finding],
@@ -115,7 +134,7 @@ def make_digest(
         return tuple(sorted(unique, key=lambda n: order.get(n, len(order))))
 
     verified = None
-    if record.status == "success":
+    if record.status == "success" and success_rules:
         verified = not any(f.rule in success_rules for f in findings)
     patch = record.patch
     return RunDigest(
@@ -141,16 +160,6 @@ def make_digest(
         failing=names([f for f in findings if f.severity >= fail_on]),
         tree_runs=tree_runs,
     )
-
-
-def _encodable(value: Any) -> Any:
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, dict):
-        return {k: _encodable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_encodable(v) for v in value]
-    return value
 
 
 def _error_key(record: RunRecord) -> str | None:

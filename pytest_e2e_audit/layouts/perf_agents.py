@@ -133,7 +133,13 @@ class _Loader:
         task_key = _commit_key(journal.get("commits", "human"))
         fields.update(
             task_key=task_key,
-            identity=_identity(task_key, self.ref.path.name, meta),
+            identity=_identity(
+                task_key,
+                self.ref.path.name,
+                meta,
+                agent_key or _str(meta.get("agent")) or base.get("agent"),
+                _str(meta.get("model")) or base.get("model"),
+            ),
             task_id=_str(value.get("task_id")),
             repo=_str(meta.get("repo")) or base.get("repo"),
             agent=agent,
@@ -538,13 +544,18 @@ def _commit_key(raw: Any) -> str | None:
     return raw.strip().lower()[:8]
 
 
-def _identity(task: str | None, item: str, meta: dict[str, Any]) -> str | None:
-    """A run's identity: the pipeline's own run id, else commit, item and start time."""
+def _identity(
+    task: str | None, item: str, meta: dict[str, Any], agent: str | None, model: str | None
+) -> str | None:
+    """A run's identity: the pipeline's own run id, else agent, model, commit, item and
+    start time (two models started in the same second are two runs)."""
     run_id = _str(meta.get("run_id"))
     if run_id:
         return f"run_id {run_id}"
     stamp = _str(meta.get("run_timestamp"))
-    return f"{task} {item} {stamp}" if task and stamp else None
+    if not (task and stamp):
+        return None
+    return " ".join(part or "?" for part in (agent, model, task, item, stamp))
 
 
 def _plain(value: Any) -> bool:

@@ -47,6 +47,8 @@ class RuleContext:
     """Percentage points by which a batch's success rate may differ from the dataset's."""
     scope_ignore: tuple[str, ...] = ("model_patch.diff", ".bench_scratch/*")
     """Pipeline artefacts: a patch that adds them is not the agent's work."""
+    active: frozenset[str] = frozenset()
+    """Names of the active rules (a rule that reads another's findings can tell it is off)."""
 
 
 @dataclass(frozen=True)

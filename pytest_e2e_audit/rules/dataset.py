@@ -22,6 +22,8 @@ MIN_SYSTEMIC_RUNS = 10
 """Fewer runs than this say nothing about the pipeline as a whole."""
 MIN_BATCH_RUNS = 5
 """A batch smaller than this has no success rate worth comparing."""
+IDLE_RULE = "success-without-execution"
+"""The per-run rule whose finding says a success shows no sign the agent ran."""
 
 
 def _names(runs: Sequence[str]) -> str:
@@ -160,11 +162,15 @@ def _duration_cluster(
 
 
 def _signature_clusters(failures: Sequence[RunDigest]) -> Iterator[tuple[str, list[RunDigest]]]:
-    """Failures grouped by what they said: the error, the first API-error kind, exit code."""
+    """Failures grouped by what they said: the error, the first API-error kind, exit code.
+
+    A failure that said nothing (no error message, no API error) has no signature: most
+    pipelines record no message at all, so "nothing, exit code 1" is not a shared cause."""
     alike: dict[tuple[str, str, str], list[RunDigest]] = defaultdict(list)
     for run in failures:
         api = run.api_errors[0].kind if run.api_errors else ""
-        alike[(run.error_key or "", api, str(run.exit_code))].append(run)
+        if run.error_key or api:
+            alike[(run.error_key or "", api, str(run.exit_code))].append(run)
     for (error, api, code), members in alike.items():
         parts = [f"exit code {code}" if code != "None" else "no exit code"]
         parts.append(f"error {error!r}" if error else "no error message")
@@ -215,10 +221,17 @@ def stale_patch(dataset: Dataset, ctx: RuleContext) -> Iterator[Violation]:
     without execution whose patch equals an earlier attempt's, or carries such artefacts, is
     an earlier attempt's work. (A TRAE agent that did run writes ``model_patch.diff`` into
     its own commit; that alone is not stale.)"""
+    if IDLE_RULE not in ctx.active:
+        yield Violation(
+            f"stale-patch reads {IDLE_RULE} to tell successes that show no sign the agent ran, "
+            "and that rule is off: no patch was checked",
+            severity=Severity.WARNING,
+        )
+        return
     for task in dataset.tasks:
         seen: dict[str, str] = {}
         for attempt in task.attempts:
-            idle = "success-without-execution" in attempt.findings
+            idle = IDLE_RULE in attempt.findings
             if attempt.reported_success and idle:
                 earlier = seen.get(attempt.patch_sha or "")
                 if earlier is not None:
