@@ -18,6 +18,14 @@ CLEAN_RUN = "vllm/trae/gpt-5/2025-10-14_14-11-51/vllm_core-0027"
 """The one sample run the samples README calls clean."""
 
 
+@pytest.fixture(autouse=True)
+def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs see no CI variables: ``CI`` makes pytest print whole messages in its
+    short summary, and the GitHub ones switch on annotations. Tests that want them set them."""
+    for name in ("CI", "BUILD_NUMBER", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def examples_root() -> Path:
     return EXAMPLES
