@@ -39,12 +39,12 @@ class Task:
 
 @dataclass(frozen=True)
 class Group:
-    """A batch: the runs of one pipeline run (one folder of the tree)."""
+    """A group of runs (one folder of the tree): a batch, an experiment, a tier, a subtest."""
 
     key: str
     """Folder relative to the results root, ``.`` for the root."""
     kind: str
-    """``batch`` for perf-agents-bench."""
+    """``batch`` (perf-agents-bench), ``experiment``, ``tier`` or ``subtest`` (ProjectScylla)."""
     runs: tuple[RunDigest, ...]
     dataset_rate: float | None = None
     """Reported success per attempt over the whole dataset, for comparison."""
@@ -75,22 +75,28 @@ class Dataset:
     """Runs found in the tree, selected or not."""
     tasks: tuple[Task, ...] = field(init=False)
     groups: tuple[Group, ...] = field(init=False)
+    primary_kind: str = field(init=False)
+    """The kind of group each run names first (``batch``, ``experiment`` …): the one the
+    figures break success down by."""
 
     def __post_init__(self) -> None:
         by_task: dict[str, list[RunDigest]] = defaultdict(list)
-        by_batch: dict[str, list[RunDigest]] = defaultdict(list)
+        by_group: dict[tuple[str, str], list[RunDigest]] = defaultdict(list)
         for run in self.runs:
             by_task[run.task].append(run)
-            by_batch[run.batch].append(run)
+            for kind, key in run.groups:
+                by_group[(kind, key)].append(run)
         self.tasks = tuple(
             Task(key, tuple(sorted(attempts, key=_attempt_order)))
             for key, attempts in sorted(by_task.items())
         )
         rate = self.reported_success / len(self.runs) if self.runs else None
         self.groups = tuple(
-            Group(key, "batch", tuple(runs), rate)
-            for key, runs in sorted(by_batch.items(), key=lambda kv: kv[0].split("/"))
+            Group(key, kind, tuple(runs), rate)
+            for (kind, key), runs in sorted(by_group.items(), key=lambda kv: kv[0][1].split("/"))
         )
+        kinds = [run.groups[0][0] for run in self.runs if run.groups]
+        self.primary_kind = max(set(kinds), key=kinds.count) if kinds else "batch"
 
     @classmethod
     def from_digests(cls, digests: Iterable[RunDigest]) -> Dataset:
@@ -130,8 +136,11 @@ class Dataset:
             max_attempts=len(most.attempts) if most else 0,
             max_attempts_task=most.key if most else None,
             batches=tuple(
-                BatchFigure(g.key, len(g.runs), g.reported, g.verified) for g in self.groups
+                BatchFigure(g.key, len(g.runs), g.reported, g.verified)
+                for g in self.groups
+                if g.kind == self.primary_kind
             ),
+            group_kind=self.primary_kind,
             verified_known=not any(r.reported_success and r.verified is None for r in self.runs),
         )
 
@@ -162,6 +171,8 @@ class Figures:
     max_attempts: int
     max_attempts_task: str | None
     batches: tuple[BatchFigure, ...]
+    group_kind: str = "batch"
+    """What ``batches`` are groups of (``batch``, ``experiment`` …)."""
     verified_known: bool = True
     """False when every success rule is off: no success was verified, so no verified figure
     is given."""
@@ -216,7 +227,9 @@ class Figures:
             low, high = rates[0], rates[-1]
             middle = rates[len(rates) // 2]
             lines.append(
-                f"reported success per batch ({len(rates):,} batches): median "
+                f"reported success per {self.group_kind} "
+                f"({plural(len(rates), self.group_kind, _MANY.get(self.group_kind))}): "
+                "median "
                 f"{100.0 * middle.reported / middle.runs:.1f}%, lowest {low.batch} "
                 f"{_share(low.reported, low.runs)}, highest {high.batch} "
                 f"{_share(high.reported, high.runs)}"
@@ -247,6 +260,9 @@ class Figures:
             inflation.append(("e2e.retry_inflation_verified_pp", self.inflation_verified))
         props += [(name, round(value, 1)) for name, value in inflation if value is not None]
         return props
+
+
+_MANY = {"batch": "batches"}
 
 
 def _diff(a: float | None, b: float | None) -> float | None:

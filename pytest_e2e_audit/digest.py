@@ -41,8 +41,8 @@ class RunDigest:
     """Run folder relative to the results root."""
     task: str
     """Task key (the layout's), or the run id when the record names none."""
-    batch: str
-    """The run's batch: its folder relative to the results root (``.`` for the root)."""
+    groups: tuple[tuple[str, str], ...]
+    """(kind, folder relative to the results root) of each group the run belongs to."""
     item: str | None
     """Item id / folder name."""
     identity: str | None
@@ -76,6 +76,7 @@ class RunDigest:
         for name in _SCALARS:
             value = getattr(self, name)
             data[name] = printable(value) if isinstance(value, str) else value
+        data["groups"] = [[kind, printable(key)] for kind, key in self.groups]
         data["api_errors"] = [
             {"kind": e.kind, "count": e.count, "file": printable(e.file), "line": e.line}
             for e in self.api_errors
@@ -90,6 +91,7 @@ class RunDigest:
         values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
         values["api_errors"] = tuple(ApiErrorDigest(**e) for e in data.get("api_errors") or ())
         values["patch_artefacts"] = tuple(data.get("patch_artefacts") or ())
+        values["groups"] = tuple((str(k), str(v)) for k, v in data.get("groups") or ())
         values["findings"] = tuple(data.get("findings") or ())
         values["failing"] = tuple(data.get("failing") or ())
         return cls(**values)
@@ -113,7 +115,7 @@ class RunDigest:
 _SCALARS = tuple(
     f.name
     for f in fields(RunDigest)
-    if f.name not in ("api_errors", "patch_artefacts", "findings", "failing")
+    if f.name not in ("api_errors", "patch_artefacts", "findings", "failing", "groups")
 )
 
 
@@ -140,7 +142,7 @@ def make_digest(
     return RunDigest(
         run_id=record.run_id,
         task=record.task_key or record.run_id,
-        batch=record.batch or ".",
+        groups=record.groups or (("batch", _parent(record.run_id)),),
         item=record.item_id,
         identity=record.identity,
         status=record.status,
@@ -160,6 +162,10 @@ def make_digest(
         failing=names([f for f in findings if f.severity >= fail_on]),
         tree_runs=tree_runs,
     )
+
+
+def _parent(run_id: str) -> str:
+    return run_id.rsplit("/", 1)[0] if "/" in run_id else "."
 
 
 def _error_key(record: RunRecord) -> str | None:

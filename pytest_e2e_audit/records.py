@@ -176,9 +176,10 @@ class RunRecord(_Value):
     task_key: str | None = None
     """What makes two runs attempts of the same task, as the layout defines it
     (perf-agents-bench: the first 8 hex digits of ``commits.human``)."""
-    batch: str | None = None
-    """The batch the run belongs to: its folder relative to the results root
-    (perf-agents-bench: the timestamp or run folder above the item)."""
+    groups: tuple[tuple[str, str], ...] = ()
+    """The groups the run belongs to, as (kind, folder relative to the results root): the
+    layout's choice (perf-agents-bench: its ``batch``, the timestamp folder above the item;
+    ProjectScylla: its ``experiment``, ``tier`` and ``subtest``)."""
     identity: str | None = None
     """What names this run uniquely, when the record says (two records with the same
     identity are one run recorded twice)."""

@@ -117,7 +117,9 @@ class _Loader:
             "record_file": JOURNAL,
             "item_id": self.ref.path.name,
             "known_statuses": KNOWN_STATUSES,
-            "batch": self.ref.run_id.rsplit("/", 1)[0] if "/" in self.ref.run_id else ".",
+            "groups": (
+                ("batch", self.ref.run_id.rsplit("/", 1)[0] if "/" in self.ref.run_id else "."),
+            ),
         }
         base.update(self._path_facts())
         journal = self._journal()

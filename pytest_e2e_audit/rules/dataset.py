@@ -22,6 +22,9 @@ MIN_SYSTEMIC_RUNS = 10
 """Fewer runs than this say nothing about the pipeline as a whole."""
 MIN_BATCH_RUNS = 5
 """A batch smaller than this has no success rate worth comparing."""
+CLUSTER_KINDS = frozenset({"batch", "experiment"})
+"""Groups whose runs share one environment, so alike failures share a cause (a tier or
+subtest only groups runs of one configuration)."""
 IDLE_RULE = "success-without-execution"
 """The per-run rule whose finding says a success shows no sign the agent ran."""
 
@@ -115,7 +118,7 @@ def failure_cluster(group: Group, ctx: RuleContext) -> Iterator[Violation]:
     short duration, or with the same error and exit code) are reported once, as one fault
     with its members, so they can be re-run or excluded instead of scored."""
     failures = [r for r in group.runs if not r.reported_success]
-    if len(failures) < ctx.cluster_size:
+    if group.kind not in CLUSTER_KINDS or len(failures) < ctx.cluster_size:
         return
     best = max(
         (c for c in (_duration_cluster(failures, ctx), *_signature_clusters(failures))),
@@ -126,7 +129,8 @@ def failure_cluster(group: Group, ctx: RuleContext) -> Iterator[Violation]:
         return
     how, members = best
     yield Violation(
-        f"{len(members):,} of {plural(len(group.runs), 'run')} in batch {clean(group.key, 160)} "
+        f"{len(members):,} of {plural(len(group.runs), 'run')} in {group.kind} "
+        f"{clean(group.key, 160)} "
         f"failed alike ({how}): one systematic fault, not {len(members):,} agent failures; "
         f"{_names([m.run_id for m in members])}"
     )
@@ -286,7 +290,9 @@ def batch_success_gap(group: Group, ctx: RuleContext) -> Iterator[Violation]:
     broken environment (52 of 60 failing), another model or config, or a resumed run. Mixing
     it in moves the published rate by the batch's size, not the agent's skill."""
     rate = group_rate(group.runs)
-    if rate is None or group.dataset_rate is None or len(group.runs) < MIN_BATCH_RUNS:
+    if group.kind != "batch" or rate is None or group.dataset_rate is None:
+        return
+    if len(group.runs) < MIN_BATCH_RUNS:
         return
     overall = 100.0 * group.dataset_rate
     if abs(rate - overall) > ctx.batch_gap:
