@@ -68,6 +68,8 @@ class RunDigest:
     """Names of the findings at or above the gate."""
     tree_runs: int
     """Runs found in the whole tree (whatever was selected), for "N of M" figures."""
+    failure_class: str | None = None
+    """``infrastructure``, ``judge``, ``framework`` or ``agent`` for a failing run."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only, every string encodable (lone surrogates from folder names that
@@ -126,6 +128,7 @@ def make_digest(
     success_rules: frozenset[str],
     fail_on: Severity,
     tree_runs: int,
+    failure_class: str | None = None,
 ) -> RunDigest:
     """The digest of a run that was just audited (``catalogue``: rule names in code order;
     ``success_rules``: those whose finding means a success is not a real one)."""
@@ -161,6 +164,7 @@ def make_digest(
         findings=names(findings),
         failing=names([f for f in findings if f.severity >= fail_on]),
         tree_runs=tree_runs,
+        failure_class=failure_class,
     )
 
 

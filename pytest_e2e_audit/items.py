@@ -11,6 +11,7 @@ import pytest
 
 from ._settings import AuditSettings
 from ._text import MAX_MESSAGE, clean, node_name
+from .classes import failure_class
 from .digest import make_digest
 from .findings import Finding, Severity
 from .layouts import Layout, RunRef, load_run, walk
@@ -203,10 +204,14 @@ class RunItem(AuditItem):
         findings = apply_rules(record, rules, settings.context, settings.overrides)
         names = tuple(r.name for r in settings.rules)
         success = frozenset(r.name for r in settings.rules if r.success_check)
+        klass = failure_class(record, findings, settings.fail_on)
         self.digest = make_digest(
-            record, findings, names, success, settings.fail_on, self.tree_runs
+            record, findings, names, success, settings.fail_on, self.tree_runs, klass
         ).to_dict()
-        return findings, run_properties(record, findings, rules)
+        props = run_properties(record, findings, rules)
+        if klass is not None:
+            props.append(("e2e.failure_class", klass))
+        return findings, props
 
     def runtest(self) -> None:
         super().runtest()

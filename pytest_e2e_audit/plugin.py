@@ -15,9 +15,11 @@ from .claims.rules import CLAIM_RULES
 from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
 from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
+from .layouts.projectscylla import ProjectScyllaLayout
 from .reporting import AuditSummary
 from .rules import Rule
 from .rules.dataset import DATASET_RULES
+from .rules.judges import JUDGE_RULES
 from .rules.runs import BUILTIN_RULES
 from .stage import MultiRunStage, attach
 
@@ -43,12 +45,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_e2e_audit_layouts() -> list[Layout]:
-    return [PerfAgentsLayout()]
+    return [PerfAgentsLayout(), ProjectScyllaLayout()]
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_e2e_audit_rules() -> list[Rule]:
-    return [*BUILTIN_RULES, *DATASET_RULES, *CLAIM_RULES]
+    return [*BUILTIN_RULES, *JUDGE_RULES, *DATASET_RULES, *CLAIM_RULES]
 
 
 def pytest_configure(config: pytest.Config) -> None:

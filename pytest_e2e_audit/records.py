@@ -146,6 +146,53 @@ class FileIssue(_Value):
     """True when part of the file was read (an over-long line cut short), not none of it."""
 
 
+class JudgeVerdict(_Value):
+    """One judge's output, or the consensus of several, as recorded."""
+
+    file: str
+    """File relative to the run folder (``judge/judge_01/judgment.json``, ``run_result.json``)."""
+    key: str = ""
+    """Where in the file (``judges.0`` for a summary inside ``run_result.json``), or empty."""
+    judge: int | None = None
+    """Judge number; None for a consensus."""
+    model: str | None = None
+    score: float | None = None
+    """The score when it is a finite number, else None (see ``score_problem``)."""
+    score_problem: str | None = None
+    """Why the score is unusable: missing, not a number, outside [0, 1]."""
+    passed: bool | None = None
+    grade: str | None = None
+    is_valid: bool | None = None
+    """The writer's own validity flag, when it wrote one."""
+    criteria: Literal["mapping", "empty", "null", "missing", "other"] = "missing"
+    """What ``criteria_scores`` holds: a mapping with entries, ``{}``/``[]``, ``null``, no key,
+    anything else."""
+    criteria_count: int = 0
+    is_error: bool = False
+    """An error envelope (``is_error: true``) instead of a verdict."""
+    error: str | None = None
+    """The envelope's error text (untrusted; clean before showing)."""
+    line: int | None = None
+    """Line of the verdict in its file."""
+    criteria_line: int | None = None
+    """Line of ``criteria_scores`` in its file, when known."""
+
+    @property
+    def valid(self) -> bool:
+        """A usable verdict: a score in [0, 1], not an error, criteria a mapping when present,
+        not marked invalid by its writer."""
+        return (
+            self.score is not None
+            and not self.is_error
+            and self.is_valid is not False
+            and self.criteria in ("mapping", "empty", "missing")
+        )
+
+    @property
+    def location(self) -> Location:
+        return Location(file=self.file, line=self.line, key=self.key or None)
+
+
 class FieldIssue(_Value):
     """A field of the record that is present but cannot be read as what it claims to be."""
 
@@ -215,6 +262,19 @@ class RunRecord(_Value):
     """Token usage the pipeline recorded in its own record."""
     tokens_observed: tuple[TokenUsage, ...] = ()
     """Token usage observable in logs/trajectory, most reliable first."""
+    cost_usd: float | None = None
+    """Cost the pipeline recorded, in US dollars."""
+    judges: tuple[JudgeVerdict, ...] = ()
+    """Each judge's verdict (ProjectScylla ``judge/judge_NN/judgment.json``)."""
+    consensus: tuple[JudgeVerdict, ...] = ()
+    """The consensus verdict as each file records it (``run_result.json``,
+    ``judge/result.json``)."""
+    judges_expected: int | None = None
+    """Judges the experiment configured, when its config says."""
+    agent_ran: bool | None = None
+    """Whether the agent left a result at all (ProjectScylla ``agent/result.json``)."""
+    agent_error: str | None = None
+    """The agent's own error text (a CLI error envelope's ``result``, or its stderr)."""
     agent_verdict: AgentVerdict | None = None
     """The agent's own verdict."""
     api_errors: tuple[SignatureCount, ...] = ()

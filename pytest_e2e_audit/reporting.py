@@ -11,6 +11,7 @@ from . import github
 from ._settings import AuditSettings
 from ._text import clean, plural
 from .claims.items import CLAIMS_NODEID
+from .digest import REPORT_ATTR
 from .items import RUNS_NODEID
 from .rules import RULE_KINDS, RuleKind
 from .stage import KIND_ATTR, MultiRunStage
@@ -163,9 +164,10 @@ class AuditSummary:
             for title, content in report.sections:
                 if title.startswith("Captured e2e findings"):
                     self.below_gate.append((report.nodeid, content))
-        if kind == "run" and props.get("e2e.status") == "success":
+        digest = getattr(report, REPORT_ATTR, None)
+        if kind == "run" and isinstance(digest, dict) and digest.get("status") == "success":
             self.reported_success += 1
-            self.verified_success += props.get("e2e.verified_success") == "true"
+            self.verified_success += digest.get("verified") is not False
 
     @property
     def runs(self) -> int:

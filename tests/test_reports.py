@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from lxml import etree, html
 
+from pytest_e2e_audit.rules.judges import JUDGE_RULES
 from pytest_e2e_audit.rules.runs import (
     BUILTIN_RULES,
     api_errors_in_log,
@@ -31,8 +32,9 @@ EMPTY_PATCH = "state/runs/vllm/trae/gpt-5/2025-10-14_14-11-42/vllm_core-0023"
 """A real run with four findings (relative to the bundled examples root)."""
 HOSTILE = "<img src=x onerror=alert(1)>"
 """A run folder name that would run script if a report pasted it into HTML."""
-BY_NAME = {entry.name: entry for entry in BUILTIN_RULES}
-CATALOGUE_ORDER = [entry.name for entry in BUILTIN_RULES]
+RUN_RULES = sorted((*BUILTIN_RULES, *JUDGE_RULES), key=lambda entry: entry.code)
+BY_NAME = {entry.name: entry for entry in RUN_RULES}
+CATALOGUE_ORDER = [entry.name for entry in RUN_RULES]
 
 
 @pytest.fixture(scope="module")
