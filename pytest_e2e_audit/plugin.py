@@ -9,18 +9,15 @@ import pytest
 from . import hookspecs
 from ._safety import check_config_outside, check_tree_location, early_results, refuse_writes_into
 from ._settings import AuditSettings, add_options, build_settings, claims_option, results_option
+from .catalogue import BUILTIN
 from .claims.items import CLAIMS_KEY
 from .claims.model import load_claims
-from .claims.rules import CLAIM_RULES
 from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
 from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
 from .layouts.projectscylla import ProjectScyllaLayout
 from .reporting import AuditSummary
 from .rules import Rule
-from .rules.dataset import DATASET_RULES
-from .rules.judges import JUDGE_RULES
-from .rules.runs import BUILTIN_RULES
 from .stage import MultiRunStage, attach
 
 
@@ -50,7 +47,7 @@ def pytest_e2e_audit_layouts() -> list[Layout]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_e2e_audit_rules() -> list[Rule]:
-    return [*BUILTIN_RULES, *JUDGE_RULES, *DATASET_RULES, *CLAIM_RULES]
+    return list(BUILTIN)
 
 
 def pytest_configure(config: pytest.Config) -> None:

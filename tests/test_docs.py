@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pytest_e2e_audit import catalogue
@@ -36,3 +38,16 @@ def test_readme_dataset_summary_is_what_the_audit_prints(pytester: pytest.Pytest
     printed = set(result.stdout.lines)
     missing = [line for line in block.splitlines() if line not in printed]
     assert missing == []
+
+
+def test_readme_catalogue_lists_every_rule_the_plugin_registers(
+    pytester: pytest.Pytester,
+) -> None:
+    # The plugin names every registered rule when --e2e-select gets an unknown one.
+    result = pytester.runpytest(f"--e2e-results={EXAMPLES}", "--e2e-select=no-such-rule")
+    valid = result.stderr.str().split("valid: ", 1)[1]
+    registered = set(re.findall(r"\b(E2E\d{3}) ", valid))
+    readme = _section((PROJECT / "README.md").read_text(encoding="utf-8"))
+    listed = set(re.findall(r"^\| (E2E\d{3}) \|", readme, flags=re.M))
+    assert len(registered) > 25
+    assert listed == registered
