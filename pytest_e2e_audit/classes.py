@@ -18,9 +18,11 @@ A re-run fixes the first three; the fourth is the result.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
+from .dataset import Group
 from .findings import Finding, Severity
 from .records import RunRecord
 
@@ -55,4 +57,35 @@ def failure_class(
         return "judge"
     if failing & _FRAMEWORK:
         return "framework"
+    return "agent"
+
+
+_INFRA_ERROR_RE = re.compile(
+    r"No such file or directory|command not found|Exit code: (?:-1|127)\b|ModuleNotFoundError"
+)
+
+
+def group_failure_class(
+    group: Group, findings: Sequence[Finding], fail_on: Severity
+) -> FailureClass | None:
+    """The class of a failing experiment: infrastructure when its last batch entry could not
+    start (exit -1/127, a missing command), framework when its summaries or a resume
+    contradict the records, else the most telling class among its failing runs."""
+    failing = {f.rule for f in findings if f.severity >= fail_on}
+    entries = group.record.entries if group.record else ()
+    final = entries[-1] if entries else None
+    run_classes = {r.failure_class for r in group.runs if r.failure_class}
+    if not failing and not run_classes and (final is None or final.status == "pass"):
+        return None
+    if (
+        final is not None
+        and final.status == "error"
+        and (final.exit_code in (-1, 127) or _INFRA_ERROR_RE.search(final.error or ""))
+    ):
+        return "infrastructure"
+    if failing & {"result-overwritten", "summary-mismatch"}:
+        return "framework"
+    for klass in FAILURE_CLASSES:
+        if klass in run_classes:
+            return klass
     return "agent"

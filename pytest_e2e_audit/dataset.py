@@ -14,6 +14,7 @@ from datetime import datetime
 
 from ._text import plural
 from .digest import RunDigest
+from .records import GroupRecord
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,14 @@ class Group:
     runs: tuple[RunDigest, ...]
     dataset_rate: float | None = None
     """Reported success per attempt over the whole dataset, for comparison."""
+    record: GroupRecord | None = None
+    """What the group's own files say (its layout's ``load_group``), when it keeps any."""
+
+    def runs_under(self, scope: str) -> list[RunDigest]:
+        """The runs in folder ``scope`` (a run folder, or a folder above runs)."""
+        if scope == ".":
+            return list(self.runs)
+        return [r for r in self.runs if r.run_id == scope or r.run_id.startswith(scope + "/")]
 
     @property
     def reported(self) -> int:

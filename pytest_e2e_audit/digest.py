@@ -39,6 +39,8 @@ class RunDigest:
 
     run_id: str
     """Run folder relative to the results root."""
+    layout: str
+    """Name of the layout that read the run."""
     task: str
     """Task key (the layout's), or the run id when the record names none."""
     groups: tuple[tuple[str, str], ...]
@@ -70,6 +72,10 @@ class RunDigest:
     """Runs found in the whole tree (whatever was selected), for "N of M" figures."""
     failure_class: str | None = None
     """``infrastructure``, ``judge``, ``framework`` or ``agent`` for a failing run."""
+    cost_usd: float | None = None
+    """Cost the pipeline recorded for the run."""
+    score: float | None = None
+    """The consensus judge score recorded for the run, when there is one."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values only, every string encodable (lone surrogates from folder names that
@@ -144,6 +150,7 @@ def make_digest(
     patch = record.patch
     return RunDigest(
         run_id=record.run_id,
+        layout=record.layout,
         task=record.task_key or record.run_id,
         groups=record.groups or (("batch", _parent(record.run_id)),),
         item=record.item_id,
@@ -165,6 +172,8 @@ def make_digest(
         failing=names([f for f in findings if f.severity >= fail_on]),
         tree_runs=tree_runs,
         failure_class=failure_class,
+        cost_usd=record.cost_usd,
+        score=next((c.score for c in record.consensus if c.score is not None), None),
     )
 
 

@@ -308,3 +308,77 @@ class RunRecord(_Value):
     @property
     def observed_tokens(self) -> TokenUsage | None:
         return self.tokens_observed[0] if self.tokens_observed else None
+
+
+Measure = Literal["status", "count", "passed_count", "cost", "completed", "test_pass"]
+
+
+class SummaryClaim(_Value):
+    """One statement a summary file makes about runs, to hold against the run records."""
+
+    file: str
+    """Summary file relative to the results root."""
+    line: int | None = None
+    subject: str
+    """What the statement is about, as shown: ``T0/00 run 1``, ``subtest T0/00``, ``test-001``."""
+    measure: Measure
+    """What is stated: a run's ``status`` (passed/failed), the ``count`` of runs, the
+    ``passed_count``, their total ``cost``, that a run ``completed``, or that a test passed
+    (``test_pass``)."""
+    scope: str
+    """The folder (relative to the results root) whose runs the statement is about; for
+    ``status``/``completed`` the run folder itself."""
+    claimed: str | float | int | bool | None = None
+    """The value the file states."""
+
+    @property
+    def location(self) -> Location:
+        return Location(file=self.file, line=self.line)
+
+
+class BatchEntry(_Value):
+    """One entry of a batch summary: what one session recorded for one test."""
+
+    file: str
+    line: int | None = None
+    index: int
+    """Position in the file's ``results`` list (later entries supersede earlier ones)."""
+    test_id: str
+    status: str | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    total_cost: float | None = None
+    best_score: float | None = None
+    result_dir: str | None = None
+
+
+class ThreadVerdict(_Value):
+    """A tier verdict a thread log printed for a test in one session."""
+
+    file: str
+    line: int
+    test_id: str
+    session: int
+    """Which ``Starting test-NNN`` block of the log (1 for the first session)."""
+    tier: str
+    verdict: str
+    """``PASS`` or ``FAIL`` as printed."""
+    score: float | None = None
+    cost: float | None = None
+
+
+class GroupRecord(_Value):
+    """What a group's own files say (a layout's ``load_group``): summaries, batch entries and
+    thread-log verdicts, for the group rules to hold against the run records."""
+
+    kind: str
+    key: str
+    """Folder relative to the results root, ``.`` for the root."""
+    test_id: str | None = None
+    """The experiment's test, for an experiment."""
+    claims: tuple[SummaryClaim, ...] = ()
+    entries: tuple[BatchEntry, ...] = ()
+    """Batch entries: every entry of a batch; an experiment's test's entries for an experiment."""
+    thread_verdicts: tuple[ThreadVerdict, ...] = ()
+    file_issues: tuple[FileIssue, ...] = ()
+    """Summary files that exist but could not be read (paths relative to the results root)."""

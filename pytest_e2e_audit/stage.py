@@ -11,6 +11,7 @@ read twice; serially and under ``-n 2`` they see the same digests and give the s
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,14 @@ import pytest
 from ._settings import AuditSettings
 from ._text import clean, node_name
 from .claims.items import CLAIMS_KEY, CLAIMS_NODEID, ClaimItem
+from .classes import group_failure_class
 from .dataset import Dataset, Group
 from .digest import REPORT_ATTR, RunDigest
 from .findings import Finding
 from .items import SETTINGS_KEY, AuditItem
+from .records import FileIssue, GroupRecord
 from .rules import apply_rules
+from .rules.summaries import batch_passes
 
 DATASET_NODEID = "e2e-dataset"
 """Node id prefix of the dataset item: ``e2e-dataset::dataset``."""
@@ -61,19 +65,47 @@ class GroupItem(AuditItem):
     def __init__(self, *, group: Group, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.group = group
+        self.failure_class: str | None = None
+        """Set for a failing experiment once the item ran."""
 
     def evaluate(self, settings: AuditSettings) -> tuple[list[Finding], list[tuple[str, object]]]:
-        findings = apply_rules(
-            self.group, settings.rules_of("group"), settings.context, settings.overrides
-        )
         group = self.group
-        return findings, [
+        layout = next((x for x in settings.layouts if x.name == group.runs[0].layout), None)
+        if layout is not None:
+            try:
+                record = layout.load_group(group.kind, group.key, settings.results_root)
+            except Exception as exc:  # noqa: BLE001 - like load_run: a reader bug is a finding
+                record = GroupRecord(
+                    kind=group.kind,
+                    key=group.key,
+                    file_issues=(
+                        FileIssue(
+                            file=group.key,
+                            problem=f"could not be read: the {layout.name} reader failed with "
+                            f"{type(exc).__name__}: {exc}",
+                        ),
+                    ),
+                )
+            group = self.group = replace(group, record=record)
+        findings = apply_rules(
+            group, settings.rules_of("group"), settings.context, settings.overrides
+        )
+        props: list[tuple[str, object]] = [
             ("e2e.group", group.key),
             ("e2e.group_kind", group.kind),
             ("e2e.runs", len(group.runs)),
             ("e2e.reported_success", group.reported),
             ("e2e.verified_success", group.verified),
         ]
+        passes = batch_passes(group)
+        if passes is not None:
+            props += [("e2e.summary_pass", passes[0]), ("e2e.records_pass", passes[1])]
+        if group.kind == "experiment":
+            klass = group_failure_class(group, findings, settings.fail_on)
+            if klass is not None:
+                props.append(("e2e.failure_class", klass))
+                self.failure_class = klass
+        return findings, props
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         root = self.config.stash[SETTINGS_KEY].results_root

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_e2e_audit.rules.dataset import DATASET_RULES
+from pytest_e2e_audit.catalogue import BUILTIN
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples" / "perf-agents-bench"
@@ -100,7 +100,7 @@ def make_runs(tmp_path: Path) -> RunFactory:
     return RunFactory(tmp_path / "results")
 
 
-MULTI_RUN_RULES = ",".join(r.code for r in DATASET_RULES)
+MULTI_RUN_RULES = ",".join(r.code for r in BUILTIN if r.kind in ("group", "dataset"))
 """The dataset and batch rules: tests of single runs switch them off (see ``audit_args``)."""
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from .._text import clean
-from ..records import FileIssue, RunRecord
+from ..records import FileIssue, GroupRecord, RunRecord
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,12 @@ class Layout(abc.ABC):
     @abc.abstractmethod
     def load(self, ref: RunRef, root: Path, options: LoadOptions) -> RunRecord:
         """Read one run. Must not raise for bad input: report it in the record instead."""
+
+    def load_group(self, kind: str, key: str, root: Path) -> GroupRecord | None:
+        """Read what a group's own files say (summaries of its runs), or None when the
+        layout keeps none. Called once per group, after the run items, in the process that
+        writes the reports; must not raise for bad input."""
+        return None
 
 
 def load_run(layout: Layout, ref: RunRef, root: Path, options: LoadOptions) -> RunRecord:

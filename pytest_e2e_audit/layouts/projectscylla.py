@@ -25,6 +25,7 @@ from ..findings import Location
 from ..records import (
     FieldIssue,
     FileIssue,
+    GroupRecord,
     JudgeVerdict,
     LogFacts,
     RunRecord,
@@ -35,6 +36,7 @@ from ..scanning.jsondoc import JsonDoc, load_json
 from ..scanning.logs import LogScan, scan_log
 from . import Layout, LoadOptions, RunRef, Tree
 from .agent_output import AgentOutput, claude_envelope, signatures
+from .scylla_groups import BATCH_SUMMARY, load_group
 from .values import exit_code_problem, seconds_problem
 
 RECORD = "run_result.json"
@@ -98,6 +100,9 @@ class ProjectScyllaLayout(Layout):
     def load(self, ref: RunRef, root: Path, options: LoadOptions) -> RunRecord:
         return _Loader(ref, root).load()
 
+    def load_group(self, kind: str, key: str, root: Path) -> GroupRecord | None:
+        return load_group(kind, key, root)
+
 
 @dataclass
 class _Loader:
@@ -135,6 +140,7 @@ class _Loader:
             "task_key": where.task,
             "identity": f"{where.experiment} {where.subtest} run {where.run}",
             "groups": (
+                *_batch(self.root, where.experiment),
                 ("experiment", where.experiment),
                 ("tier", where.tier),
                 ("subtest", where.subtest),
@@ -448,6 +454,23 @@ def _duplicate_issues(doc: JsonDoc) -> list[FieldIssue]:
             )
         )
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _batch_folder(root: Path, parent: str) -> bool:
+    try:
+        folder = root / parent if parent != "." else root
+        return check_file(folder / BATCH_SUMMARY, root) is not None
+    except FileProblem:
+        return True  # present but unusable: still a batch, whose summary is a finding
+
+
+def _batch(root: Path, experiment: str) -> tuple[tuple[str, str], ...]:
+    """``(("batch", folder),)`` when the experiment's folder holds a batch summary."""
+    if experiment == ".":
+        return ()
+    parent = experiment.rsplit("/", 1)[0] if "/" in experiment else "."
+    return (("batch", parent),) if _batch_folder(root, parent) else ()
 
 
 @functools.lru_cache(maxsize=256)
