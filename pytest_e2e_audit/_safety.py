@@ -111,6 +111,7 @@ def refuse_writes_into(config: pytest.Config, results: Path) -> None:
     outputs: list[tuple[str, object]] = [
         ("--junitxml", getattr(config.option, "xmlpath", None)),
         ("--html", getattr(config.option, "htmlpath", None)),
+        ("--e2e-rerun-list", getattr(config.option, "e2e_rerun_list", None)),
     ]
     if config.pluginmanager.has_plugin("cacheprovider"):
         cache_dir = config.rootpath / str(config.getini("cache_dir"))

@@ -45,6 +45,8 @@ class AuditSettings:
     claims_root: Path | None = None
     """Folder the claims' ``config`` globs must stay inside (``--e2e-claims-root``), absolute;
     None for the claims file's folder."""
+    rerun_list: Path | None = None
+    """Where to write the re-run list (``--e2e-rerun-list``), absolute; None for none."""
 
     def rules_of(self, kind: RuleKind) -> tuple[Rule, ...]:
         """The active rules of one kind (run, group, dataset, claim), in code order."""
@@ -94,6 +96,11 @@ OPTIONS: tuple[Option, ...] = (
         "Folder the claims' config globs must stay inside (default: the claims file's folder)",
     ),
     Option("--e2e-layout", "NAME", "Read the results as this layout (default: auto)"),
+    Option(
+        "--e2e-rerun-list",
+        "FILE",
+        "Write the run and experiment folders whose failure is not the agent's, one per line",
+    ),
     Option(
         "--e2e-select",
         "RULE",
@@ -266,6 +273,9 @@ def build_settings(
         state = "is not a file" if claims[0].exists() else "does not exist"
         raise pytest.UsageError(f"{claims[1]}: {claims[0]} {state}")
     claims_root = claims_root_option(config)
+    rerun = path_option(
+        config, config.getoption("e2e_rerun_list"), "--e2e-rerun-list", "e2e_rerun_list"
+    )
     if claims_root is not None and not claims_root[0].is_dir():
         state = "is not a directory" if claims_root[0].exists() else "does not exist"
         raise pytest.UsageError(f"{claims_root[1]}: {claims_root[0]} {state}")
@@ -365,6 +375,7 @@ def build_settings(
         claims_file=claims[0] if claims else None,
         claims_source=claims[1] if claims else "--e2e-claims",
         claims_root=claims_root[0] if claims_root else None,
+        rerun_list=rerun[0] if rerun else None,
     )
 
 

@@ -8,12 +8,13 @@ Derived from the run's findings and facts, in this order (the first that applies
 - ``judge``: ``judge-invalid`` (an error envelope, no score, null criteria, marked invalid) or
   ``judge-quorum`` at the gate;
 - ``framework``: the record itself is wrong (``unreadable-record``, ``malformed-record``,
-  ``unknown-status``, ``zero-cost-result``, a consensus that contradicts its judges,
-  ``tokens-not-recorded``) at the gate;
+  ``unknown-status``, ``zero-cost-result``, a consensus that contradicts its judges) at the
+  gate (bookkeeping findings such as ``tokens-not-recorded`` say nothing of why a run failed);
 - ``agent``: anything else: the agent ran and failed, also when a judge passed an agent that
   exited non-zero (that pass is ``judge-contradicts-signals``).
 
-A re-run fixes the first three; the fourth is the result.
+Only failed runs have a class: a recorded outcome that is not a success, or a success that
+breaks a success rule. A re-run fixes the first three; the fourth is the result.
 """
 
 from __future__ import annotations
@@ -36,22 +37,23 @@ _FRAMEWORK = frozenset(
         "unknown-status",
         "zero-cost-result",
         "judge-consensus-mismatch",
-        "tokens-not-recorded",
     }
 )
 
 
 def failure_class(
-    record: RunRecord, findings: Sequence[Finding], fail_on: Severity
+    record: RunRecord,
+    findings: Sequence[Finding],
+    fail_on: Severity,
+    success_rules: frozenset[str],
 ) -> FailureClass | None:
-    """The class of a failing run (its recorded outcome is not a success, or it fails the
-    audit); None for a run that passed."""
+    """The class of a failed run: its recorded outcome is not a success, or its success
+    breaks a success rule at the gate. None for a real success (whatever else its record
+    lacks, such as token counts: that is a finding, not a failed run)."""
     failing = {f.rule for f in findings if f.severity >= fail_on}
-    if record.status == "success" and not failing:
+    if record.status == "success" and not failing & success_rules:
         return None
-    if "infra-exit" in failing or (
-        record.status != "success" and any(hit.tag == "infra" for hit in record.api_errors)
-    ):
+    if "infra-exit" in failing or any(hit.tag == "infra" for hit in record.api_errors):
         return "infrastructure"
     if failing & _JUDGE:
         return "judge"

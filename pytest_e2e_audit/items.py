@@ -204,7 +204,7 @@ class RunItem(AuditItem):
         findings = apply_rules(record, rules, settings.context, settings.overrides)
         names = tuple(r.name for r in settings.rules)
         success = frozenset(r.name for r in settings.rules if r.success_check)
-        klass = failure_class(record, findings, settings.fail_on)
+        klass = failure_class(record, findings, settings.fail_on, success)
         self.digest = make_digest(
             record, findings, names, success, settings.fail_on, self.tree_runs, klass
         ).to_dict()

@@ -125,6 +125,8 @@ class MultiRunStage:
         self.digests: dict[str, RunDigest] = {}
         self.dataset: Dataset | None = None
         """Set once the stage ran (the summary prints its figures)."""
+        self.experiments: dict[str, str] = {}
+        """Failure class of each failing experiment (folder -> class), once its item ran."""
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -146,9 +148,25 @@ class MultiRunStage:
             session.testscollected += 1
             nextitem = items[index + 1] if index + 1 < len(items) else None
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if isinstance(item, GroupItem) and item.failure_class is not None:
+                self.experiments[item.group.key] = item.failure_class
             if session.shouldstop or session.shouldfail:
                 break
         return result
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.settings.rerun_list is not None and not session.config.option.collectonly:
+            self.settings.rerun_list.write_text(
+                "".join(f"{line}\n" for line in self.rerun_list()), encoding="utf-8"
+            )
+
+    def rerun_list(self) -> list[str]:
+        """Run and experiment folders whose failure class is not ``agent``: what a re-run on a
+        working machine (or a fixed judge or framework) could change. Sorted."""
+        runs = [d.run_id for d in self.digests.values() if d.failure_class not in (None, "agent")]
+        experiments = [k for k, c in self.experiments.items() if c != "agent"]
+        return sorted(set(runs) | set(experiments), key=lambda p: p.split("/"))
 
     def items(self, session: pytest.Session) -> list[AuditItem]:
         """The dataset item, one item per batch, one per claim: in that order."""

@@ -52,6 +52,7 @@ def _invalid(v: JudgeVerdict) -> str | None:
     code="E2E012",
     name="judge-invalid",
     severity=Severity.ERROR,
+    success_check=True,
     summary="A judge's output has no usable score, null or malformed criteria, is marked "
     "invalid, or is an error envelope",
 )
@@ -74,6 +75,7 @@ def judge_invalid(record: RunRecord, ctx: RuleContext) -> Iterator[Violation]:
     code="E2E013",
     name="judge-consensus-mismatch",
     severity=Severity.ERROR,
+    success_check=True,
     summary="The recorded consensus (score, passed, criteria) disagrees with the judges' own "
     "verdicts",
 )
@@ -118,6 +120,7 @@ def judge_consensus_mismatch(record: RunRecord, ctx: RuleContext) -> Iterator[Vi
     code="E2E014",
     name="judge-quorum",
     severity=Severity.ERROR,
+    success_check=True,
     summary="Fewer valid judgments than the experiment configured judges",
 )
 def judge_quorum(record: RunRecord, ctx: RuleContext) -> Iterator[Violation]:
@@ -143,6 +146,7 @@ def judge_quorum(record: RunRecord, ctx: RuleContext) -> Iterator[Violation]:
     code="E2E015",
     name="judge-contradicts-signals",
     severity=Severity.ERROR,
+    success_check=True,
     summary="A judge passed a run whose agent exited non-zero, returned an error, or never ran",
 )
 def judge_contradicts_signals(record: RunRecord, ctx: RuleContext) -> Iterator[Violation]:
@@ -169,6 +173,7 @@ def judge_contradicts_signals(record: RunRecord, ctx: RuleContext) -> Iterator[V
     code="E2E016",
     name="zero-cost-result",
     severity=Severity.ERROR,
+    success_check=True,
     summary="A verdict recorded with cost 0 and no tokens: a result written without running",
 )
 def zero_cost_result(record: RunRecord, ctx: RuleContext) -> Iterator[Violation]:
@@ -192,6 +197,7 @@ def zero_cost_result(record: RunRecord, ctx: RuleContext) -> Iterator[Violation]
     code="E2E017",
     name="infra-exit",
     severity=Severity.ERROR,
+    success_check=True,
     summary="The agent could not start: exit code -1 or 127, a missing command, interpreter "
     "or workspace, or about 0 s of run time",
 )
