@@ -146,7 +146,7 @@ def make_digest(
 
     verified = None
     if record.status == "success" and success_rules:
-        verified = not any(f.rule in success_rules for f in findings)
+        verified = not any(f.rule in success_rules and f.severity >= fail_on for f in findings)
     patch = record.patch
     return RunDigest(
         run_id=record.run_id,

@@ -75,7 +75,7 @@ def finding_properties(
 
 
 def run_properties(
-    record: RunRecord, findings: Sequence[Finding], rules: Sequence[Rule]
+    record: RunRecord, findings: Sequence[Finding], rules: Sequence[Rule], fail_on: Severity
 ) -> list[tuple[str, object]]:
     """A run's JUnit ``<property>`` pairs besides the findings (``e2e.run`` first)."""
     props: list[tuple[str, object]] = [
@@ -84,7 +84,7 @@ def run_properties(
     ]
     success_rules = {r.name for r in rules if r.success_check}
     if record.status == "success" and success_rules:
-        verified = not any(f.rule in success_rules for f in findings)
+        verified = not any(f.rule in success_rules and f.severity >= fail_on for f in findings)
         props.append(("e2e.verified_success", "true" if verified else "false"))
     # A few key facts only: pytest keeps every property of every report (and --junitxml one
     # XML element each) until the session ends, so each one costs memory per run.
@@ -208,7 +208,7 @@ class RunItem(AuditItem):
         self.digest = make_digest(
             record, findings, names, success, settings.fail_on, self.tree_runs, klass
         ).to_dict()
-        props = run_properties(record, findings, rules)
+        props = run_properties(record, findings, rules, settings.fail_on)
         if klass is not None:
             props.append(("e2e.failure_class", klass))
         return findings, props

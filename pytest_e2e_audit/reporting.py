@@ -11,6 +11,7 @@ from . import github
 from ._settings import AuditSettings
 from ._text import clean, plural
 from .claims.items import CLAIMS_NODEID
+from .classes import FAILURE_CLASSES
 from .digest import REPORT_ATTR
 from .items import RUNS_NODEID
 from .rules import RULE_KINDS, RuleKind
@@ -30,7 +31,7 @@ def _is_audit(nodeid: str) -> bool:
 
 _TABLE_HEADS: dict[RuleKind, tuple[str, str]] = {
     "run": ("rule", "runs"),
-    "group": ("batch rule", "batches"),
+    "group": ("group rule", "groups"),
     "dataset": ("dataset rule", "dataset"),
     "claim": ("claim rule", "claims"),
 }
@@ -45,9 +46,19 @@ class Tally:
     failed: list[tuple[str, str]] = field(default_factory=list)
     with_finding: Counter[str] = field(default_factory=Counter)
     failing: Counter[str] = field(default_factory=Counter)
+    classes: Counter[str] = field(default_factory=Counter)
+    """Failure classes of the failed items (runs, experiments)."""
+    passes: list[tuple[str, int, int]] = field(default_factory=list)
+    """(batch folder, passes its summary claims, tests whose records pass)."""
 
     def count(self, report: pytest.TestReport, props: dict[str, object]) -> None:
         self.items += 1
+        if "e2e.failure_class" in props:
+            self.classes[str(props["e2e.failure_class"])] += 1
+        if "e2e.summary_pass" in props:
+            claimed, held = props["e2e.summary_pass"], props.get("e2e.records_pass")
+            if isinstance(claimed, int) and isinstance(held, int):
+                self.passes.append((str(props.get("e2e.group", "?")), claimed, held))
         if report.failed:
             self.failed.append((report.nodeid, str(report.longrepr)))
         for name in str(props.get("e2e.findings", "")).split():
@@ -229,6 +240,8 @@ class AuditSummary:
         if self.stage.dataset is not None:
             for line in self.stage.dataset.figures().lines():
                 tr.write_line(line)
+        for line in self._class_lines():
+            tr.write_line(line)
 
     def _rule_table(self, tr: pytest.TerminalReporter, kind: RuleKind) -> None:
         """Findings per rule of one kind: items with a finding, items failing on it."""
@@ -263,6 +276,21 @@ class AuditSummary:
             bold=True,
         )
 
+    def _class_lines(self) -> list[str]:
+        """Failure classes of failed runs and experiments; each batch's claimed passes."""
+        lines = []
+        for kind, noun in (("run", "failed runs"), ("group", "failed experiments")):
+            counts = self.tallies[kind].classes
+            if counts:
+                shown = ", ".join(f"{c} {counts[c]:,}" for c in FAILURE_CLASSES if counts[c])
+                lines.append(f"failure classes of {noun}: {shown}")
+        for batch, claimed, held in self.tallies["group"].passes:
+            lines.append(
+                f"batch {batch}: the batch summary claims {plural(claimed, 'pass', 'passes')}; "
+                f"the run records hold {plural(held, 'pass', 'passes')}"
+            )
+        return lines
+
     def _completeness(self) -> list[str]:
         """What the figures do not cover: runs never audited (interrupted) or lost."""
         lines = []
@@ -296,6 +324,7 @@ class AuditSummary:
         ]
         if self.stage.dataset is not None:
             lines += [f"- {github.md_text(line)}" for line in self.stage.dataset.figures().lines()]
+        lines += [f"- {github.md_text(line)}" for line in self._class_lines()]
         lines += ["", "| rule | severity | items | failing |", "|---|---|---:|---:|"]
         for entry in self.settings.rules:
             tally = self.tallies[entry.kind]
