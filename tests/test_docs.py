@@ -51,3 +51,18 @@ def test_readme_catalogue_lists_every_rule_the_plugin_registers(
     listed = set(re.findall(r"^\| (E2E\d{3}) \|", readme, flags=re.M))
     assert len(registered) > 25
     assert listed == registered
+
+
+def test_readme_projectscylla_findings_are_what_the_audit_prints(
+    pytester: pytest.Pytester,
+) -> None:
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Auditing ProjectScylla results") :]
+    block = section[section.index("```\n") + 4 : section.index("\n```", section.index("```\n") + 4)]
+    shown = [line for line in block.splitlines() if line.startswith(("E2E0", "failure classes"))]
+    result = pytester.runpytest(
+        f"--e2e-results={PROJECT / 'examples' / 'projectscylla-dryrun'}", "-p", "no:cacheprovider"
+    )
+    printed = set(result.stdout.lines)
+    assert len(shown) >= 4
+    assert [line for line in shown if line not in printed] == []
