@@ -72,7 +72,8 @@ def group_failure_class(
 ) -> FailureClass | None:
     """The class of a failing experiment: infrastructure when its last batch entry could not
     start (exit -1/127, a missing command), framework when its summaries or a resume
-    contradict the records, else the most telling class among its failing runs."""
+    contradict the records or its last entry failed at $0.00 over runs that cost something,
+    else the most telling class among its failing runs."""
     failing = {f.rule for f in findings if f.severity >= fail_on}
     entries = group.record.entries if group.record else ()
     final = entries[-1] if entries else None
@@ -87,6 +88,9 @@ def group_failure_class(
         return "infrastructure"
     if failing & {"result-overwritten", "summary-mismatch"}:
         return "framework"
+    ran = any(r.cost_usd for r in group.runs)
+    if final is not None and final.status != "pass" and final.total_cost == 0 and ran:
+        return "framework"  # a result written at $0.00 over runs that cost something
     for klass in FAILURE_CLASSES:
         if klass in run_classes:
             return klass

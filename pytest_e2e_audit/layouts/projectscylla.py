@@ -75,9 +75,12 @@ class RunPath:
 
     @property
     def task(self) -> str:
-        """``test-001/T0/00``: what the runs of one test, tier and subtest attempt."""
+        """``test-001/T0/00/run_01``: one run slot of a test. Its attempts are the sessions
+        that ran it (a resumed or repeated batch); the runs of a subtest are planned repeats,
+        each its own task, not retries of one."""
         tier, subtest = self.tier.rsplit("/", 1)[-1], self.subtest.rsplit("/", 1)[-1]
-        return f"{tier}/{subtest}" if self.test_id == "." else f"{self.test_id}/{tier}/{subtest}"
+        slot = f"{tier}/{subtest}/run_{self.run:02d}"
+        return slot if self.test_id == "." else f"{self.test_id}/{slot}"
 
     @property
     def test_id(self) -> str:
@@ -158,7 +161,10 @@ class _Loader:
             envelope = claude_envelope(lines[-1] if lines else None, None)
         output = AgentOutput(stdout, stderr, None, {"stdout": "agent/stdout.log"}, envelope)
         fields["tokens_observed"] = tuple(output.observed_tokens())
-        fields["agent_verdict"] = output.verdict()
+        # The envelope's is_error: false only says the CLI session ended cleanly; the judges
+        # decide the result. Only an error envelope is the agent's own verdict.
+        verdict = output.verdict()
+        fields["agent_verdict"] = verdict if verdict is not None and not verdict.success else None
         fields["steps"] = output.steps()
         fields["api_errors"], fields["api_retries"] = signatures(logs)
         fields["logs"] = tuple(self._log_facts)
@@ -327,7 +333,7 @@ class _Loader:
                 yield JudgeVerdict(
                     file=rel,
                     judge=number,
-                    score_problem="judgment.json is missing" if missing else "cannot be read",
+                    score_problem="is missing" if missing else "cannot be read",
                 )
                 continue
             yield _verdict(doc.value, rel, "", number, 1)

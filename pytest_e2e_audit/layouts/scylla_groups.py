@@ -264,15 +264,24 @@ def _batch_claims(reader: _Reader, key: str, entries: list[BatchEntry]) -> Itera
     for entry in entries:
         last[entry.test_id] = entry
     for test, entry in sorted(last.items()):
-        folder = _experiment_folder(reader, key, entry)
+        folder = _experiment_folder(reader, key, entry) or _join(key, test)
         yield SummaryClaim(
             file=entry.file,
             line=entry.line,
             subject=test,
             measure="test_pass",
-            scope=folder or _join(key, test),
+            scope=folder,
             claimed=entry.status,
         )
+        if entry.total_cost is not None:
+            yield SummaryClaim(
+                file=entry.file,
+                line=entry.line,
+                subject=test,
+                measure="cost",
+                scope=folder,
+                claimed=entry.total_cost,
+            )
 
 
 def _experiment_folder(reader: _Reader, key: str, entry: BatchEntry) -> str | None:
