@@ -770,3 +770,25 @@ def test_a_run_slot_run_again_in_a_later_session_is_a_second_attempt(
     assert dataset.props["e2e.max_attempts"] == "2"
     assert dataset.props["e2e.first_attempt_reported_success"] == "0"
     assert dataset.props["e2e.reported_success_tasks"] == "1"
+
+
+@pytest.mark.parametrize("phase", ["completed", "in_progress"])
+def test_runs_inside_phase_folders_belong_to_their_experiment(
+    pytester: pytest.Pytester, scylla: ScyllaFactory, phase: str
+) -> None:
+    # The current writer keeps tiers inside in_progress/ or completed/ (FORMATS.md 2.1).
+    name = "2026-02-01T10-00-00-test-002"
+    scylla.experiment([Run(), Run(subtest="01")], name=name, phase=phase)
+    result, cases = _audit(pytester, scylla.root)
+    runs = sorted(n for n in cases if n.startswith(f"{RUNS_NODEID}::"))
+    assert runs == [
+        _run(f"{name}/{phase}/T0/00/run_01"),
+        _run(f"{name}/{phase}/T0/01/run_01"),
+    ]
+    experiment = cases[_group(name)]
+    assert experiment.props["e2e.group_kind"] == "experiment"
+    assert experiment.props["e2e.runs"] == "2"
+    assert cases[_group(f"{name}/{phase}/T0")].props["e2e.group_kind"] == "tier"
+    assert cases[_group(f"{name}/{phase}/T0/01")].props["e2e.group_kind"] == "subtest"
+    # Its summaries are held against the runs inside the phase folder: they agree.
+    assert experiment.outcome == "passed", experiment.text
