@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,4 +125,42 @@ def findings_by_run(xml_path: Path) -> dict[str, list[str]]:
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
         if "e2e.run" in props:
             out[str(props["e2e.run"])] = str(props.get("e2e.findings") or "").split()
+    return out
+
+
+@dataclass(frozen=True)
+class Case:
+    """One JUnit test case as read back (see ``junit_cases``)."""
+
+    outcome: str
+    """``passed``, ``failure``, ``error`` or ``skipped``."""
+    props: dict[str, str]
+    """Its ``e2e.*`` properties."""
+    text: str
+    """Its failure's message and text (every finding of a failing item), empty when it passed."""
+
+    @property
+    def findings(self) -> list[str]:
+        return self.props.get("e2e.findings", "").split()
+
+    @property
+    def failing(self) -> list[str]:
+        return self.props.get("e2e.failing", "").split()
+
+
+def junit_cases(xml_path: Path) -> dict[str, Case]:
+    """Node id -> test case, from a JUnit XML report."""
+    import xml.etree.ElementTree as ET
+
+    out: dict[str, Case] = {}
+    for case in ET.parse(xml_path).getroot().iter("testcase"):
+        nodeid = f"{case.get('classname')}::{case.get('name')}"
+        problems = [c for c in case if c.tag in ("failure", "error", "skipped")]
+        props = {
+            str(p.get("name")): str(p.get("value"))
+            for p in case.iter("property")
+            if str(p.get("name")).startswith("e2e.")
+        }
+        text = "\n".join(f"{c.get('message')}\n{c.text}" for c in problems)
+        out[nodeid] = Case(problems[0].tag if problems else "passed", props, text)
     return out

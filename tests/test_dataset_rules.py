@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +37,7 @@ from pytest_e2e_audit.rules.dataset import (
 from pytest_e2e_audit.rules.runs import success_without_execution, tokens_not_recorded
 from pytest_e2e_audit.stage import DATASET_NODEID, GROUPS_NODEID
 
-from .conftest import CLEAN_RUN, EXAMPLES, RUNS, RunFactory, audit_args
+from .conftest import CLEAN_RUN, EXAMPLES, RUNS, Case, RunFactory, audit_args, junit_cases
 
 DATASET = f"{DATASET_NODEID}::dataset"
 """Node id of the dataset item."""
@@ -175,33 +174,6 @@ def _never_ran(runs: RunFactory, rel: str, commit: str, **files: Any) -> str:
 # -- reading results ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Case:
-    """One JUnit test case as read back."""
-
-    outcome: str
-    props: dict[str, str]
-    """Its ``e2e.*`` properties."""
-    text: str
-    """The failure's message and text, empty when it passed."""
-
-
-def _cases(xml: Path) -> dict[str, Case]:
-    """Node id -> test case, from a JUnit XML report."""
-    out: dict[str, Case] = {}
-    for case in ET.parse(xml).getroot().iter("testcase"):
-        nodeid = f"{case.get('classname')}::{case.get('name')}"
-        problems = [c for c in case if c.tag in ("failure", "error", "skipped")]
-        props = {
-            str(p.get("name")): str(p.get("value"))
-            for p in case.iter("property")
-            if str(p.get("name")).startswith("e2e.")
-        }
-        text = "\n".join(f"{c.get('message')}\n{c.text}" for c in problems)
-        out[nodeid] = Case(problems[0].tag if problems else "passed", props, text)
-    return out
-
-
 def _audit(
     pytester: pytest.Pytester, results: Path, *extra: str, label: str = "junit"
 ) -> tuple[pytest.RunResult, dict[str, Case]]:
@@ -209,7 +181,7 @@ def _audit(
     xml = pytester.path / f"{label}.xml"
     result = pytester.runpytest(*audit_args(results, f"--junitxml={xml}", *extra, dataset=True))
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
-    return result, _cases(xml)
+    return result, junit_cases(xml)
 
 
 def _group(batch: str) -> str:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -41,7 +39,7 @@ from pytest_e2e_audit.rules.summaries import (
 )
 from pytest_e2e_audit.stage import GROUPS_NODEID
 
-from .conftest import audit_args
+from .conftest import Case, audit_args, junit_cases
 from .scylla_factory import (
     ERROR_ENVELOPE,
     FAILING_SCORES,
@@ -84,41 +82,6 @@ def scylla(tmp_path: Path) -> ScyllaFactory:
 # -- reading results ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Case:
-    """One JUnit test case as read back."""
-
-    outcome: str
-    props: dict[str, str]
-    """Its ``e2e.*`` properties."""
-    text: str
-    """Its failure's text (every finding of a failing item), empty when it passed."""
-
-    @property
-    def findings(self) -> list[str]:
-        return self.props.get("e2e.findings", "").split()
-
-    @property
-    def failing(self) -> list[str]:
-        return self.props.get("e2e.failing", "").split()
-
-
-def _cases(xml: Path) -> dict[str, Case]:
-    """Node id -> test case, from a JUnit XML report."""
-    out: dict[str, Case] = {}
-    for case in ET.parse(xml).getroot().iter("testcase"):
-        nodeid = f"{case.get('classname')}::{case.get('name')}"
-        problems = [c for c in case if c.tag in ("failure", "error", "skipped")]
-        props = {
-            str(p.get("name")): str(p.get("value"))
-            for p in case.iter("property")
-            if str(p.get("name")).startswith("e2e.")
-        }
-        text = "\n".join(f"{c.get('message')}\n{c.text}" for c in problems)
-        out[nodeid] = Case(problems[0].tag if problems else "passed", props, text)
-    return out
-
-
 def _audit(
     pytester: pytest.Pytester,
     results: Path,
@@ -131,7 +94,7 @@ def _audit(
     result = pytester.runpytest(*audit_args(results, f"--junitxml={xml}", *extra, dataset=dataset))
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     assert "Traceback" not in result.stdout.str()
-    return result, _cases(xml)
+    return result, junit_cases(xml)
 
 
 def _run(run_id: str) -> str:
