@@ -77,6 +77,8 @@ class Option:
     repeat: bool = False
     """The flag may be given more than once (and its values comma-separated)."""
     ini_default: tuple[str, ...] | None = None
+    path: bool = False
+    """A path: its ini key reads None when absent, so an empty value can be refused."""
 
     @property
     def dest(self) -> str:
@@ -84,22 +86,30 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("--e2e-results", "DIR", "Audit the recorded runs under DIR (one test item per run)"),
+    Option(
+        "--e2e-results",
+        "DIR",
+        "Audit the recorded runs under DIR (one test item per run)",
+        path=True,
+    ),
     Option(
         "--e2e-claims",
         "FILE",
         "Check the claims in FILE against the configs and runs (one test item per claim)",
+        path=True,
     ),
     Option(
         "--e2e-claims-root",
         "DIR",
         "Folder the claims' config globs must stay inside (default: the claims file's folder)",
+        path=True,
     ),
     Option("--e2e-layout", "NAME", "Read the results as this layout (default: auto)"),
     Option(
         "--e2e-rerun-list",
         "FILE",
         "Write the run and experiment folders whose failure is not the agent's, one per line",
+        path=True,
     ),
     Option(
         "--e2e-select",
@@ -190,7 +200,9 @@ def add_options(parser: pytest.Parser) -> None:
             metavar=option.metavar,
             help=option.help,
         )
-        if option.ini_default is None:
+        if option.path:
+            parser.addini(option.dest, option.help, option.ini_type, default=None)
+        elif option.ini_default is None:
             parser.addini(option.dest, option.help, option.ini_type)
         else:
             parser.addini(
@@ -228,10 +240,24 @@ def path_option(
     config: pytest.Config, flag_value: object, flag: str, ini: str
 ) -> tuple[Path, str] | None:
     """A path setting and where it was set: the flag's value (relative to the invocation
-    folder) or, failing that, the ini value (relative to the ini file); None when neither."""
+    folder) or, failing that, the ini value (relative to the ini file); None when neither.
+
+    An empty value is a usage error, never "off": ``--e2e-results=$RESULTS`` with the CI
+    variable unset must fail the build, not skip the audit and pass it."""
+    if flag_value is not None and not str(flag_value).strip():
+        raise pytest.UsageError(
+            f"{flag}: the value is empty (an unset variable?); name a path, or leave the "
+            "option out"
+        )
     if flag_value:
         return (config.invocation_params.dir / str(flag_value)).resolve(), flag
-    text = str(config.getini(ini) or "").strip()
+    label = config.inipath.name if config.inipath else "ini file"
+    raw = config.getini(ini)  # None when the key is absent (see add_options)
+    if raw is not None and not str(raw).strip():
+        raise pytest.UsageError(
+            f"{ini} (in {label}): the value is empty; name a path, or remove the key"
+        )
+    text = str(raw or "").strip()
     if text:
         base = config.inipath.parent if config.inipath else config.rootpath
         label = config.inipath.name if config.inipath else "ini file"

@@ -172,3 +172,25 @@ def test_verified_success_is_not_claimed_when_every_success_rule_is_off(
             "verified success: not computed (every success rule is off)",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    "flag", ["--e2e-results", "--e2e-claims", "--e2e-claims-root", "--e2e-rerun-list"]
+)
+@pytest.mark.parametrize("value", ["", "   "], ids=["empty", "blank"])
+def test_an_empty_path_option_is_a_usage_error_not_an_audit_switched_off(
+    pytester: pytest.Pytester, make_runs: RunFactory, flag: str, value: str
+) -> None:
+    # `--e2e-results=$RESULTS` with the variable unset must fail the build, not pass it.
+    make_runs.run("clean", journal=WITH_TOKENS)
+    extra = [] if flag == "--e2e-results" else [f"--e2e-results={make_runs.root}"]
+    result = pytester.runpytest("-p", "no:cacheprovider", *extra, f"{flag}={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {flag}: the value is empty*"])
+
+
+def test_an_empty_results_key_in_the_ini_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ne2e_results =\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: e2e_results (in tox.ini): the value is empty*"])
