@@ -246,8 +246,7 @@ def path_option(
     variable unset must fail the build, not skip the audit and pass it."""
     if flag_value is not None and not str(flag_value).strip():
         raise pytest.UsageError(
-            f"{flag}: the value is empty (an unset variable?); name a path, or leave the "
-            "option out"
+            f"{flag}: the value is empty (an unset variable?); name a path, or leave the option out"
         )
     if flag_value:
         return (config.invocation_params.dir / str(flag_value)).resolve(), flag

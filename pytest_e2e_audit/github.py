@@ -6,11 +6,13 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ._text import clean
 
-MAX_ANNOTATIONS = 50
-"""GitHub shows at most 50 annotations of a kind per job; more only add noise to the log."""
+MAX_ANNOTATIONS = 10
+"""GitHub shows 10 annotations of a kind per step (50 per job): the 10 most serious are
+annotated, and one line counts the rest."""
 
 
 _FINDING_RE = re.compile(r"^([A-Z][A-Z0-9]*[0-9]{3} [a-z0-9][a-z0-9-]*):")
@@ -24,20 +26,53 @@ def _escape(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def error_annotations(failures: Sequence[tuple[str, str]]) -> list[str]:
-    """``::error`` workflow commands, one per failing run (first finding as the title)."""
+Failure = tuple[str, str, "dict[str, Any] | None"]
+"""(node id, failure text, the report's annotation: severity, rank, path and line)."""
+
+
+def _order(failure: Failure) -> tuple[int, int, str, str]:
+    note = failure[2] or {}
+    rank = note.get("rank") or [1, "~"]
+    return (-int(note.get("severity", 0)), int(rank[0]), str(rank[1]), failure[0])
+
+
+def _where(note: dict[str, Any] | None) -> str:
+    """``file=…,line=…,`` for a file inside the workspace (GitHub attaches it there)."""
+    if not note or not note.get("path"):
+        return ""
+    workspace = Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
+    path = Path(str(note["path"]))
+    if not path.is_relative_to(workspace) or not path.is_file():
+        return ""
+    rel = _property(clean(path.relative_to(workspace).as_posix(), 500))
+    line = note.get("line")
+    return f"file={rel}," + (f"line={int(line)}," if isinstance(line, int) else "")
+
+
+def _property(text: str) -> str:
+    return _escape(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def error_annotations(failures: Sequence[Failure]) -> list[str]:
+    """``::error`` workflow commands for the most serious failing items: by severity, then a
+    success that is not one before other findings, then rule code; at most
+    ``MAX_ANNOTATIONS``, and one line saying how many more there are."""
+    ranked = sorted(failures, key=_order)
     lines = []
-    for nodeid, text in failures[:MAX_ANNOTATIONS]:
+    for nodeid, text, note in ranked[:MAX_ANNOTATIONS]:
         first = text.split("\n", 1)[0]
         # A finding line starts "E2E003 success-nonzero-exit: ..."; anything else (a report
         # that is not a finding) gets a fixed title, never a line of someone's traceback.
         code = _FINDING_RE.match(first)
-        title = _escape(code.group(1) if code else "e2e audit").replace(",", "%2C")
-        lines.append(f"::error title={title}::{_escape(clean(nodeid, 300))}%0A{_escape(text)}")
-    if len(failures) > MAX_ANNOTATIONS:
+        named = str((note or {}).get("title") or (code.group(1) if code else "e2e audit"))
+        title = _property(clean(named, 100))
         lines.append(
-            f"::warning title=e2e audit::{len(failures) - MAX_ANNOTATIONS} more failing runs "
-            "are not annotated; see the job log or the reports"
+            f"::error {_where(note)}title={title}::{_escape(clean(nodeid, 300))}%0A{_escape(text)}"
+        )
+    if len(ranked) > MAX_ANNOTATIONS:
+        lines.append(
+            f"::warning title=e2e audit::{len(ranked) - MAX_ANNOTATIONS:,} more failing items "
+            "are not annotated (the most serious are above); see the job summary or the reports"
         )
     return lines
 

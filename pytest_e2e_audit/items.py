@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 import pytest
 
 from ._settings import AuditSettings
-from ._text import MAX_MESSAGE, clean, node_name
+from ._text import MAX_MESSAGE, clean, node_name, printable
 from .classes import failure_class
 from .digest import make_digest
-from .findings import Finding, Severity
+from .findings import Finding, Location, Severity
 from .layouts import Layout, RunRef, load_run, walk
 from .records import RunRecord
 from .rules import Rule, RuleKind, apply_rules
@@ -161,9 +161,18 @@ class AuditItem(pytest.Item):
         """Findings of this item's rules, and its properties (its identity first)."""
         raise NotImplementedError
 
+    annotation: dict[str, Any] | None = None
+    """Where and how serious the item's most serious finding is, for annotations (set by
+    ``runtest``, moved onto the call report)."""
+
+    def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
+        """The file a finding's evidence names, as an absolute path (None when unknown)."""
+        return None
+
     def runtest(self) -> None:
         settings = self.config.stash[SETTINGS_KEY]
         findings, props = self.evaluate(settings)
+        self.annotation = self._annotation(findings, settings)
         props[1:1] = finding_properties(findings, settings.rules, settings.fail_on)
         self.user_properties.extend(safe_properties(props))
         below = [f for f in findings if f.severity < settings.fail_on]
@@ -171,6 +180,25 @@ class AuditItem(pytest.Item):
             self.add_report_section("call", "e2e findings", render_findings(below, Severity.ERROR))
         if any(f.severity >= settings.fail_on for f in findings):
             raise AuditFailure(findings, settings.fail_on)
+
+    def _annotation(
+        self, findings: Sequence[Finding], settings: AuditSettings
+    ) -> dict[str, Any] | None:
+        """The most serious finding (severity, then success rules before the rest, then code
+        order) and the file and line its first evidence names."""
+        if not findings:
+            return None
+        success = {r.name for r in settings.rules if r.success_check}
+        top = min(findings, key=lambda f: (-f.severity, f.rule not in success, f.code))
+        where = top.evidence[0] if top.evidence else None
+        path = self.evidence_path(where, settings) if where is not None else None
+        return {
+            "severity": int(top.severity),
+            "rank": [0 if top.rule in success else 1, top.code],
+            "title": f"{top.code} {top.rule}",
+            "path": printable(str(path)) if path is not None else None,
+            "line": where.line if where is not None else None,
+        }
 
     def repr_failure(
         self,
@@ -220,6 +248,9 @@ class RunItem(AuditItem):
                 f"folder {clean(self.ref.run_id, 300)} {clean(self.ref.problem, 300)} (shown as "
                 "an error because no active rule at the gate reports it)"
             )
+
+    def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
+        return self.ref.path / location.file
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         # pytest prints both (with -v, --tb=short/long) and writes them into JUnit's file=

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -15,12 +16,14 @@ from .classes import FAILURE_CLASSES
 from .digest import REPORT_ATTR
 from .items import RUNS_NODEID
 from .rules import RULE_KINDS, RuleKind
-from .stage import KIND_ATTR, MultiRunStage
+from .stage import ANNOTATION_ATTR, KIND_ATTR, MultiRunStage
 
 _PREFIX = RUNS_NODEID + "::"
 _CLAIM_PREFIX = CLAIMS_NODEID + "::"
 INCOMPLETE_NODEID = "e2e-audit::incomplete"
 """Node id of the failing report that says an interrupted or stopped audit is partial."""
+SHOWN_IN_SUMMARY = 50
+"""Failing items listed in the job summary (it stays far under GitHub's 1 MiB limit)."""
 SHOWN_MISSING = 5
 """Items named in the incomplete report; the rest are counted."""
 
@@ -43,7 +46,7 @@ class Tally:
     """One kind of item: how many reported, which failed, findings per rule."""
 
     items: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
     with_finding: Counter[str] = field(default_factory=Counter)
     failing: Counter[str] = field(default_factory=Counter)
     classes: Counter[str] = field(default_factory=Counter)
@@ -60,7 +63,10 @@ class Tally:
             if isinstance(claimed, int) and isinstance(held, int):
                 self.passes.append((str(props.get("e2e.group", "?")), claimed, held))
         if report.failed:
-            self.failed.append((report.nodeid, str(report.longrepr)))
+            note = getattr(report, ANNOTATION_ATTR, None)
+            self.failed.append(
+                (report.nodeid, str(report.longrepr), note if isinstance(note, dict) else None)
+            )
         for name in str(props.get("e2e.findings", "")).split():
             self.with_finding[name] += 1
         for name in str(props.get("e2e.failing", "")).split():
@@ -185,7 +191,7 @@ class AuditSummary:
         return self.tallies["run"].items
 
     @property
-    def failed(self) -> list[tuple[str, str]]:
+    def failed(self) -> list[tuple[str, str, dict[str, Any] | None]]:
         """(node id, failure text) of failing items, runs first."""
         return [f for kind in RULE_KINDS for f in self.tallies[kind].failed]
 
@@ -267,7 +273,7 @@ class AuditSummary:
 
     def _claims_line(self, tr: pytest.TerminalReporter) -> None:
         tally = self.tallies["claim"]
-        failing = [nodeid.split("::", 1)[-1] for nodeid, _ in tally.failed]
+        failing = [nodeid.split("::", 1)[-1] for nodeid, _, _ in tally.failed]
         ids = f": {', '.join(failing)}" if failing else ""
         tr.write_line(
             f"{plural(tally.items, 'claim')} checked from {self.settings.claims_file}; "
@@ -335,11 +341,11 @@ class AuditSummary:
             )
         if self.failed:
             lines += ["", "<details><summary>Failing items</summary>", ""]
-            for nodeid, text in self.failed[: github.MAX_ANNOTATIONS]:
+            for nodeid, text, _ in self.failed[:SHOWN_IN_SUMMARY]:
                 first = text.split("\n", 1)[0]
                 lines.append(f"- {github.md_code(nodeid)}: {github.md_code(first)}")
-            if len(self.failed) > github.MAX_ANNOTATIONS:
-                lines.append(f"- … and {len(self.failed) - github.MAX_ANNOTATIONS:,} more")
+            if len(self.failed) > SHOWN_IN_SUMMARY:
+                lines.append(f"- … and {len(self.failed) - SHOWN_IN_SUMMARY:,} more")
             lines += ["", "</details>"]
         return "\n".join(lines)
 

@@ -23,7 +23,7 @@ from .claims.items import CLAIMS_KEY, CLAIMS_NODEID, ClaimItem
 from .classes import group_failure_class
 from .dataset import Dataset, Group
 from .digest import REPORT_ATTR, RunDigest
-from .findings import Finding
+from .findings import Finding, Location
 from .items import SETTINGS_KEY, AuditItem
 from .records import FileIssue, GroupRecord
 from .rules import apply_rules
@@ -33,6 +33,8 @@ DATASET_NODEID = "e2e-dataset"
 """Node id prefix of the dataset item: ``e2e-dataset::dataset``."""
 GROUPS_NODEID = "e2e-groups"
 """Node id prefix of group items: ``e2e-groups::<batch folder>``."""
+ANNOTATION_ATTR = "e2e_annotation"
+"""Attribute of an audit item's call report: its most serious finding's place and rank."""
 KIND_ATTR = "e2e_kind"
 """Attribute of an audit item's call report: the item's kind (run, group, dataset, claim)."""
 
@@ -55,6 +57,9 @@ class DatasetItem(AuditItem):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         root = self.config.stash[SETTINGS_KEY].results_root
         return Path(clean(str(root), 4096)), None, "e2e dataset"
+
+    def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
+        return settings.results_root / location.file
 
 
 class GroupItem(AuditItem):
@@ -106,6 +111,9 @@ class GroupItem(AuditItem):
                 props.append(("e2e.failure_class", klass))
                 self.failure_class = klass
         return findings, props
+
+    def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
+        return settings.results_root / location.file
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         root = self.config.stash[SETTINGS_KEY].results_root
@@ -215,6 +223,8 @@ def attach(item: pytest.Item, report: pytest.TestReport) -> None:
     if not isinstance(item, AuditItem):
         return
     setattr(report, KIND_ATTR, item.kind)
+    if item.annotation is not None:
+        setattr(report, ANNOTATION_ATTR, item.annotation)
     digest = getattr(item, "digest", None)
     if digest is not None:
         setattr(report, REPORT_ATTR, digest)

@@ -38,7 +38,7 @@ TOKENS = {"token_usage": {"input_tokens": 1, "output_tokens": 1}}
 """Merged into the clean run's journal, it passes every rule."""
 SECRET = "sk-proj-Q7hX2vLr9TzW4mKc8NbA6sDf"
 BEARER = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhdWRpdG9yIn0.T3stT0tFTnNpZ25hdHVyZQ"
-OWN_ANNOTATION = re.compile(r"^::(error|warning) title=[^:\n]*::")
+OWN_ANNOTATION = re.compile(r"^::(error|warning) (?:file=[^,:\n]*,)?(?:line=\d+,)?title=[^:\n]*::")
 
 
 @dataclass

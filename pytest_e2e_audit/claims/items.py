@@ -15,7 +15,7 @@ import pytest
 
 from .._settings import AuditSettings
 from ..digest import RunDigest
-from ..findings import Finding
+from ..findings import Finding, Location
 from ..items import AuditItem
 from ..rules import apply_rules
 from .checks import check_claim
@@ -59,6 +59,10 @@ class ClaimItem(AuditItem):
             props.append(("e2e.runs_checked", len(found.checked)))
             props.append(("e2e.runs_undated", len(found.undated)))
         return findings, props
+
+    def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
+        # Claim evidence names config files as shown: relative to the invocation folder.
+        return self.config.invocation_params.dir / location.file
 
     def _show(self, path: Path) -> str:
         here = self.config.invocation_params.dir
