@@ -112,6 +112,7 @@ def refuse_writes_into(config: pytest.Config, results: Path) -> None:
         ("--junitxml", getattr(config.option, "xmlpath", None)),
         ("--html", getattr(config.option, "htmlpath", None)),
         ("--e2e-rerun-list", getattr(config.option, "e2e_rerun_list", None)),
+        ("--e2e-markdown", getattr(config.option, "e2e_markdown", None)),
     ]
     if config.pluginmanager.has_plugin("cacheprovider"):
         cache_dir = config.rootpath / str(config.getini("cache_dir"))

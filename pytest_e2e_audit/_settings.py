@@ -47,6 +47,8 @@ class AuditSettings:
     None for the claims file's folder."""
     rerun_list: Path | None = None
     """Where to write the re-run list (``--e2e-rerun-list``), absolute; None for none."""
+    markdown: Path | None = None
+    """Where to write the Markdown summary (``--e2e-markdown``), absolute; None for none."""
 
     def rules_of(self, kind: RuleKind) -> tuple[Rule, ...]:
         """The active rules of one kind (run, group, dataset, claim), in code order."""
@@ -105,6 +107,12 @@ OPTIONS: tuple[Option, ...] = (
         path=True,
     ),
     Option("--e2e-layout", "NAME", "Read the results as this layout (default: auto)"),
+    Option(
+        "--e2e-markdown",
+        "FILE",
+        "Write the audit summary as Markdown to FILE (what the GitHub job summary shows)",
+        path=True,
+    ),
     Option(
         "--e2e-rerun-list",
         "FILE",
@@ -301,6 +309,9 @@ def build_settings(
     rerun = path_option(
         config, config.getoption("e2e_rerun_list"), "--e2e-rerun-list", "e2e_rerun_list"
     )
+    markdown = path_option(
+        config, config.getoption("e2e_markdown"), "--e2e-markdown", "e2e_markdown"
+    )
     if claims_root is not None and not claims_root[0].is_dir():
         state = "is not a directory" if claims_root[0].exists() else "does not exist"
         raise pytest.UsageError(f"{claims_root[1]}: {claims_root[0]} {state}")
@@ -401,6 +412,7 @@ def build_settings(
         claims_source=claims[1] if claims else "--e2e-claims",
         claims_root=claims_root[0] if claims_root else None,
         rerun_list=rerun[0] if rerun else None,
+        markdown=markdown[0] if markdown else None,
     )
 
 

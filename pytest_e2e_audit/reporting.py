@@ -211,6 +211,8 @@ class AuditSummary:
             for line in github.error_annotations(self.failed):
                 tr.write_line(line)
             github.write_summary(self.markdown())
+        if self.settings.markdown is not None:
+            self.settings.markdown.write_text(self.markdown().rstrip() + "\n", encoding="utf-8")
         tr.write_sep("=", "e2e audit summary")
         for line in self._completeness():
             tr.write_line(line, red=True, bold=True)

@@ -116,3 +116,30 @@ def test_a_failing_claim_is_annotated_and_a_claims_only_session_writes_a_summary
     assert error["title"].startswith("E2E040 claim-not-applied")
     assert error["file"] == "agent.yaml" and error["line"] == "3"
     assert "e2e-claims::no-parallel" in summary.read_text()
+
+
+def test_the_markdown_summary_can_be_written_anywhere(
+    pytester: pytest.Pytester, make_runs: RunFactory, tmp_path: Path
+) -> None:
+    make_runs.run("a-clean", journal=TOKENS)
+    make_runs.run("b-exit-1", journal={**TOKENS, "trae": {"returncode": 1}})
+    out = tmp_path / "audit.md"
+    result = pytester.runpytest(*audit_args(make_runs.root, f"--e2e-markdown={out}"))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("## e2e audit")
+    assert "- reported success: 2 (100.0%)" in text
+    assert "- verified success: **1** (50.0%)" in text
+    assert "`e2e-runs::b-exit-1`" in text and "`e2e-runs::a-clean`" not in text
+
+
+def test_a_markdown_summary_inside_the_results_tree_is_refused(
+    pytester: pytest.Pytester, make_runs: RunFactory
+) -> None:
+    make_runs.run("a-clean", journal=TOKENS)
+    result = pytester.runpytest(
+        *audit_args(make_runs.root, f"--e2e-markdown={make_runs.root / 'audit.md'}")
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --e2e-markdown: * is inside the results tree*"])
+    assert not (make_runs.root / "audit.md").exists()
