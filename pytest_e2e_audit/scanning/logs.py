@@ -126,14 +126,16 @@ def scan_log(
             if "tokens used" in block:
                 _scan_codex(scan, block, first)
             pending_codex = block.endswith("tokens used\n")
+            newlines = block.count("\n")  # once per block: both figures below derive from it
             stripped = block.rstrip()
             if stripped:
                 cut = stripped.rfind("\n") + 1
-                scan.last_line_no = first + stripped.count("\n", 0, cut)
+                # Newlines before ``cut`` = all of them minus those in the block's tail.
+                scan.last_line_no = first + newlines - block.count("\n", cut)
                 if keep_last_line:
                     long = len(stripped) - cut > MAX_KEPT_LINE
                     scan.last_line = None if long else stripped[cut:]
-            scan.lines = first - 1 + block.count("\n") + (0 if block.endswith("\n") else 1)
+            scan.lines = first - 1 + newlines + (0 if block.endswith("\n") else 1)
     scan.long_lines, scan.first_long_line = blocks.long_lines, blocks.first_long_line
     scan.longest_line, scan.longest_line_bytes = blocks.longest_line, blocks.longest_line_bytes
     scan.long_line_head = blocks.head_chars if blocks.long_lines else 0
