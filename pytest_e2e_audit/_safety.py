@@ -113,6 +113,7 @@ def refuse_writes_into(config: pytest.Config, results: Path) -> None:
         ("--html", getattr(config.option, "htmlpath", None)),
         ("--e2e-rerun-list", getattr(config.option, "e2e_rerun_list", None)),
         ("--e2e-markdown", getattr(config.option, "e2e_markdown", None)),
+        ("--e2e-json", getattr(config.option, "e2e_json", None)),
     ]
     if config.pluginmanager.has_plugin("cacheprovider"):
         cache_dir = config.rootpath / str(config.getini("cache_dir"))

@@ -49,6 +49,8 @@ class AuditSettings:
     """Where to write the re-run list (``--e2e-rerun-list``), absolute; None for none."""
     markdown: Path | None = None
     """Where to write the Markdown summary (``--e2e-markdown``), absolute; None for none."""
+    json_report: Path | None = None
+    """Where to write the JSON report (``--e2e-json``), absolute; None for none."""
 
     def rules_of(self, kind: RuleKind) -> tuple[Rule, ...]:
         """The active rules of one kind (run, group, dataset, claim), in code order."""
@@ -107,6 +109,12 @@ OPTIONS: tuple[Option, ...] = (
         path=True,
     ),
     Option("--e2e-layout", "NAME", "Read the results as this layout (default: auto)"),
+    Option(
+        "--e2e-json",
+        "FILE",
+        "Write the audit as JSON to FILE (figures, findings per rule, runs per rule and class)",
+        path=True,
+    ),
     Option(
         "--e2e-markdown",
         "FILE",
@@ -312,6 +320,7 @@ def build_settings(
     markdown = path_option(
         config, config.getoption("e2e_markdown"), "--e2e-markdown", "e2e_markdown"
     )
+    json_path = path_option(config, config.getoption("e2e_json"), "--e2e-json", "e2e_json")
     if claims_root is not None and not claims_root[0].is_dir():
         state = "is not a directory" if claims_root[0].exists() else "does not exist"
         raise pytest.UsageError(f"{claims_root[1]}: {claims_root[0]} {state}")
@@ -413,6 +422,7 @@ def build_settings(
         claims_root=claims_root[0] if claims_root else None,
         rerun_list=rerun[0] if rerun else None,
         markdown=markdown[0] if markdown else None,
+        json_report=json_path[0] if json_path else None,
     )
 
 

@@ -16,7 +16,7 @@ from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
 from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
 from .layouts.projectscylla import ProjectScyllaLayout
-from .reporting import AuditSummary
+from .reporting import AuditSummary, JsonWriter
 from .rules import Rule
 from .stage import MultiRunStage, attach
 
@@ -79,9 +79,12 @@ def pytest_configure(config: pytest.Config) -> None:
         # The process that writes the reports: it receives every run's digest.
         stage = MultiRunStage(settings)
         config.pluginmanager.register(stage, "e2e-audit-stage")
-        config.pluginmanager.register(
-            AuditSummary(settings, stage, forced_no_tb), "e2e-audit-summary"
-        )
+        summary = AuditSummary(settings, stage, forced_no_tb)
+        config.pluginmanager.register(summary, "e2e-audit-summary")
+        if settings.json_report is not None:
+            config.pluginmanager.register(
+                JsonWriter(summary, settings.json_report), "e2e-audit-json"
+            )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from . import github
+from . import github, jsonreport
 from ._settings import AuditSettings
 from ._text import clean, plural
 from .claims.items import CLAIMS_NODEID
@@ -73,6 +74,19 @@ class Tally:
             self.failing[name] += 1
 
 
+@dataclass(eq=False)  # a plugin object must stay hashable
+class JsonWriter:
+    """Writes ``--e2e-json`` after every report, the ledger's included."""
+
+    summary: AuditSummary
+    path: Path
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not session.config.option.collectonly:
+            jsonreport.write(self.summary.json_report(), self.path)
+
+
 def _failed_report(nodeid: str, text: str) -> pytest.TestReport:
     """A failing call report for an item that never reported itself."""
     return pytest.TestReport(
@@ -98,6 +112,13 @@ class AuditSummary:
     verified_success: int = 0
     below_gate: list[tuple[str, str]] = field(default_factory=list)
     """(node id, findings text) of passing items that still have findings."""
+    runs_by_rule: dict[str, list[str]] = field(default_factory=dict)
+    """Rule name -> run folders with a finding of it (for the JSON report)."""
+    failing_runs: list[str] = field(default_factory=list)
+    by_class: dict[str, list[str]] = field(default_factory=dict)
+    """Failure class -> failed run and experiment folders."""
+    other_items: list[jsonreport.Item] = field(default_factory=list)
+    """The dataset, group and claim items as reported."""
     expected: list[str] | None = None
     """Audit items collected (after deselection): each must end with a report."""
     accounted: set[str] = field(default_factory=set)
@@ -177,6 +198,7 @@ class AuditSummary:
             return
         props = dict(report.user_properties)
         tally.count(report, props)
+        self._record(str(kind), report, props)
         if report.passed:
             for title, content in report.sections:
                 if title.startswith("Captured e2e findings"):
@@ -185,6 +207,80 @@ class AuditSummary:
         if kind == "run" and isinstance(digest, dict) and digest.get("status") == "success":
             self.reported_success += 1
             self.verified_success += digest.get("verified") is not False
+
+    def _record(self, kind: str, report: pytest.TestReport, props: dict[str, object]) -> None:
+        """What the JSON report lists per item: runs by rule and class, the other items."""
+        names = str(props.get("e2e.findings", "")).split()
+        klass = props.get("e2e.failure_class")
+        if kind == "run":
+            run = str(props.get("e2e.run", report.nodeid))
+            for name in names:
+                self.runs_by_rule.setdefault(name, []).append(run)
+            if report.failed:
+                self.failing_runs.append(run)
+            if klass:
+                self.by_class.setdefault(str(klass), []).append(run)
+            return
+        if klass:
+            self.by_class.setdefault(str(klass), []).append(str(props.get("e2e.group", "")))
+        self.other_items.append(
+            jsonreport.Item(
+                nodeid=report.nodeid,
+                kind=kind,
+                outcome="failed" if report.failed else "passed",
+                findings=names,
+                failing=str(props.get("e2e.failing", "")).split(),
+                properties={
+                    k: v
+                    for k, v in props.items()
+                    if k.startswith("e2e.")
+                    and k not in ("e2e.findings", "e2e.failing")
+                    and isinstance(v, (str, int, float, bool))
+                },
+            )
+        )
+
+    def json_report(self) -> jsonreport.AuditReport:
+        settings = self.settings
+        rules = []
+        for entry in settings.catalogue:
+            tally = self.tallies[entry.kind]
+            active = entry in settings.rules
+            severity = settings.overrides.get(entry.name, entry.severity).label
+            rules.append(
+                jsonreport.RuleCount(
+                    code=entry.code,
+                    name=entry.name,
+                    kind=entry.kind,
+                    severity=severity if active else "off",
+                    items=tally.with_finding[entry.name],
+                    failing=tally.failing[entry.name],
+                )
+            )
+        return jsonreport.AuditReport(
+            settings=jsonreport.Settings(
+                results=str(settings.results) if settings.results else None,
+                claims=str(settings.claims_file) if settings.claims_file else None,
+                fail_on=settings.fail_on.label,
+                active_rules=[r.code for r in settings.rules],
+            ),
+            completeness=jsonreport.Completeness(
+                complete=not (self.not_audited or self.lost),
+                not_audited=len(self.not_audited),
+                lost=list(self.lost),
+            ),
+            runs=jsonreport.Runs(
+                audited=self.runs,
+                failing=len(self.tallies["run"].failed),
+                reported_success=self.reported_success,
+                verified_success=self.verified_success,
+            ),
+            rules=rules,
+            runs_by_rule=self.runs_by_rule,
+            failing_runs=self.failing_runs,
+            by_failure_class=self.by_class,
+            items=self.other_items,
+        )
 
     @property
     def runs(self) -> int:
