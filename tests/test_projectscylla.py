@@ -755,3 +755,36 @@ def test_runs_inside_phase_folders_belong_to_their_experiment(
     assert cases[_group(f"{name}/{phase}/T0/01")].props["e2e.group_kind"] == "subtest"
     # Its summaries are held against the runs inside the phase folder: they agree.
     assert experiment.outcome == "passed", experiment.text
+
+
+_MUTATIONS = (
+    lambda text: text[: len(text) // 2],  # truncated mid-write
+    lambda text: "",  # 0 bytes
+    lambda text: "\x00\xff binary junk \x1b[31m",
+    lambda text: "[1, 2, 3]",  # not an object
+    lambda text: text.replace(": 0", ': "0"').replace(": true", ": null"),  # wrong types
+    lambda text: text.replace("0.9", "9" * 5000),  # a 5,000-digit number
+    lambda text: text.replace('"score"', '"score": Infinity, "x"'),
+    lambda text: '{"criteria_scores": null, "score": "N/A", "passed": "yes"}',
+)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_mutated_scylla_files_never_crash_and_every_run_is_accounted_for(
+    pytester: pytest.Pytester, scylla: ScyllaFactory, tmp_path: Path, seed: int
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    root = scylla.dryrun()
+    files = sorted(p for p in root.rglob("*.json") if p.is_file())
+    for path in rng.sample(files, 6):
+        mutate = rng.choice(_MUTATIONS)
+        path.write_bytes(
+            mutate(path.read_text(encoding="utf-8")).encode("utf-8", "surrogateescape")
+        )
+    runs = sorted(p.parent for p in root.rglob("run_*") if p.is_dir() and p.name[4:].isdigit())
+    result, cases = _audit(pytester, scylla.root)
+    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    run_items = [n for n in cases if n.startswith(f"{RUNS_NODEID}::")]
+    assert len(run_items) == len(runs)
