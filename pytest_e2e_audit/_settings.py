@@ -51,6 +51,8 @@ class AuditSettings:
     """Where to write the Markdown summary (``--e2e-markdown``), absolute; None for none."""
     json_report: Path | None = None
     """Where to write the JSON report (``--e2e-json``), absolute; None for none."""
+    max_failures: int = 50
+    """Failing runs printed in full in the terminal; 0 for all."""
 
     def rules_of(self, kind: RuleKind) -> tuple[Rule, ...]:
         """The active rules of one kind (run, group, dataset, claim), in code order."""
@@ -109,6 +111,11 @@ OPTIONS: tuple[Option, ...] = (
         path=True,
     ),
     Option("--e2e-layout", "NAME", "Read the results as this layout (default: auto)"),
+    Option(
+        "--e2e-max-failures",
+        "N",
+        "Failing runs whose findings are printed in full (default: 50; 0 prints all)",
+    ),
     Option(
         "--e2e-json",
         "FILE",
@@ -423,6 +430,7 @@ def build_settings(
         rerun_list=rerun[0] if rerun else None,
         markdown=markdown[0] if markdown else None,
         json_report=json_path[0] if json_path else None,
+        max_failures=int(number("e2e_max_failures", 50)),
     )
 
 

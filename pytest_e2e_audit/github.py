@@ -30,7 +30,8 @@ Failure = tuple[str, str, "dict[str, Any] | None"]
 """(node id, failure text, the report's annotation: severity, rank, path and line)."""
 
 
-def _order(failure: Failure) -> tuple[int, int, str, str]:
+def rank(failure: Failure) -> tuple[int, int, str, str]:
+    """Most serious first: severity, a success that is not one, rule code, node id."""
     note = failure[2] or {}
     rank = note.get("rank") or [1, "~"]
     return (-int(note.get("severity", 0)), int(rank[0]), str(rank[1]), failure[0])
@@ -57,7 +58,7 @@ def error_annotations(failures: Sequence[Failure]) -> list[str]:
     """``::error`` workflow commands for the most serious failing items: by severity, then a
     success that is not one before other findings, then rule code; at most
     ``MAX_ANNOTATIONS``, and one line saying how many more there are."""
-    ranked = sorted(failures, key=_order)
+    ranked = sorted(failures, key=rank)
     lines = []
     for nodeid, text, note in ranked[:MAX_ANNOTATIONS]:
         first = text.split("\n", 1)[0]

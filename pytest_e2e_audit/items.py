@@ -196,6 +196,7 @@ class AuditItem(pytest.Item):
             "severity": int(top.severity),
             "rank": [0 if top.rule in success else 1, top.code],
             "title": f"{top.code} {top.rule}",
+            "headline": clean(top.headline(), 300),
             "path": printable(str(path)) if path is not None else None,
             "line": where.line if where is not None else None,
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Generator
 
 import pytest
@@ -79,7 +81,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # The process that writes the reports: it receives every run's digest.
         stage = MultiRunStage(settings)
         config.pluginmanager.register(stage, "e2e-audit-stage")
-        summary = AuditSummary(settings, stage, forced_no_tb)
+        summary = AuditSummary(
+            settings, stage, forced_no_tb, forced_no_tb and not _chose_report_chars(config)
+        )
         config.pluginmanager.register(summary, "e2e-audit-summary")
         if settings.json_report is not None:
             config.pluginmanager.register(
@@ -95,6 +99,16 @@ def pytest_runtest_makereport(
     if call.when == "call":
         attach(item, report)
     return report
+
+
+def _chose_report_chars(config: pytest.Config) -> bool:
+    """Whether the user asked for pytest's short summary (``-r…`` anywhere)."""
+    args = [
+        *map(str, config.invocation_params.args),
+        *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+        *map(str, config.getini("addopts") or ()),
+    ]
+    return any(a.startswith(("-r", "--report-chars")) for a in args)
 
 
 def _results_collector(session: pytest.Session) -> ResultsCollector:

@@ -23,6 +23,8 @@ _PREFIX = RUNS_NODEID + "::"
 _CLAIM_PREFIX = CLAIMS_NODEID + "::"
 INCOMPLETE_NODEID = "e2e-audit::incomplete"
 """Node id of the failing report that says an interrupted or stopped audit is partial."""
+SHOWN_SERIOUS = 10
+"""Failing items named at the end of the terminal summary, most serious first."""
 SHOWN_IN_SUMMARY = 50
 """Failing items listed in the job summary (it stays far under GitHub's 1 MiB limit)."""
 SHOWN_MISSING = 5
@@ -106,6 +108,9 @@ class AuditSummary:
     stage: MultiRunStage
     forced_no_tb: bool = False
     """True when the plugin switched ``--tb`` to ``no`` and prints failures itself."""
+    own_short_summary: bool = False
+    """True when the user chose no ``-r``: pytest's one line per failing item (1,877 lines on
+    a real tree) is replaced by the summary's list of the most serious ones."""
     tallies: dict[str, Tally] = field(default_factory=lambda: {k: Tally() for k in RULE_KINDS})
     """Items, failures and findings per rule, by item kind (run, group, dataset, claim)."""
     reported_success: int = 0
@@ -294,6 +299,8 @@ class AuditSummary:
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         tr = terminalreporter
+        if self.own_short_summary:
+            tr.reportchars = ""  # read by pytest's short summary, which runs after this hook
         if self.forced_no_tb:
             self._print_problems(tr)
         if self.below_gate:
@@ -319,6 +326,37 @@ class AuditSummary:
                 if kind == "claim":
                     self._claims_line(tr)
                 self._rule_table(tr, kind)
+        if self.own_short_summary:
+            self._most_serious(tr)
+        if self.forced_no_tb:
+            self._outputs(tr)
+
+    def _most_serious(self, tr: pytest.TerminalReporter) -> None:
+        """The failing items that matter most, one line each (pytest's per-item list is off)."""
+        failed = sorted(self.failed, key=github.rank)
+        if not failed:
+            return
+        tr.write_line(
+            f"most serious failing items ({len(failed[:SHOWN_SERIOUS]):,} of {len(failed):,}):",
+            bold=True,
+        )
+        for nodeid, text, note in failed[:SHOWN_SERIOUS]:
+            headline = str((note or {}).get("headline") or text.split("\n", 1)[0])
+            tr.write_line(f"  {clean(nodeid, 200)}: {clean(headline, 160)}")
+
+    def _outputs(self, tr: pytest.TerminalReporter) -> None:
+        """Where the full reports were written."""
+        option = tr.config.option
+        written = [
+            ("JUnit", getattr(option, "xmlpath", None)),
+            ("HTML", getattr(option, "htmlpath", None)),
+            ("JSON", self.settings.json_report),
+            ("Markdown", self.settings.markdown),
+            ("re-run list", self.settings.rerun_list),
+        ]
+        shown = [f"{label} {path}" for label, path in written if path]
+        if shown:
+            tr.write_line("reports: " + "; ".join(shown))
 
     def _runs_summary(self, tr: pytest.TerminalReporter) -> None:
         tr.write_line(
@@ -448,7 +486,9 @@ class AuditSummary:
         return "\n".join(lines)
 
     def _print_problems(self, tr: pytest.TerminalReporter) -> None:
-        """Failures and errors, printed linearly (pytest's own summary is skipped)."""
+        """Failures and errors, printed linearly (pytest's own summary is skipped). Failing
+        runs are printed up to ``--e2e-max-failures``; every other item always."""
+        limit = self.settings.max_failures
         for category, title in (
             ("error", "e2e audit: errors"),
             ("failed", "e2e audit: failures"),
@@ -457,6 +497,17 @@ class AuditSummary:
             if not reports:
                 continue
             tr.write_sep("=", title)
+            runs = 0
             for rep in reports:
+                if rep.nodeid.startswith(_PREFIX):
+                    runs += 1
+                    if limit and runs > limit:
+                        continue
                 tr.write_sep("_", rep.nodeid or "collection", red=True, bold=True)
                 tr.write_line(str(rep.longrepr))
+            if limit and runs > limit:
+                tr.write_line(
+                    f"… {runs - limit:,} more failing runs not printed (--e2e-max-failures="
+                    f"{limit}; 0 prints all); every one is in the JUnit, HTML and JSON reports",
+                    yellow=True,
+                )

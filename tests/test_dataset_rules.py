@@ -973,7 +973,8 @@ def _summary(result: pytest.RunResult) -> list[str]:
     lines = result.stdout.lines
     start = next(i for i, line in enumerate(lines) if " e2e audit summary " in line)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("==")), len(lines))
-    return lines[start + 1 : end]
+    # "reports:" names each session's own output files.
+    return [line for line in lines[start + 1 : end] if not line.startswith("reports: ")]
 
 
 def _flaky_cluster_tree(runs: RunFactory) -> Path:

@@ -35,7 +35,8 @@ def _summary(result: pytest.RunResult) -> list[str]:
     lines = result.stdout.lines
     start = next(i for i, line in enumerate(lines) if " e2e audit summary " in line)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("==")), len(lines))
-    return lines[start + 1 : end]
+    # "reports:" names each session's own output files.
+    return [line for line in lines[start + 1 : end] if not line.startswith("reports: ")]
 
 
 def test_xdist_gives_the_same_outcomes_and_findings_as_a_serial_run(
