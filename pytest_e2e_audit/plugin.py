@@ -18,7 +18,7 @@ from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
 from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
 from .layouts.projectscylla import ProjectScyllaLayout
-from .reporting import AuditSummary, JsonWriter
+from .reporting import AuditSummary, JsonWriter, JunitTotals
 from .rules import Rule
 from .stage import MultiRunStage, attach
 
@@ -85,6 +85,10 @@ def pytest_configure(config: pytest.Config) -> None:
             settings, stage, forced_no_tb, forced_no_tb and not _chose_report_chars(config)
         )
         config.pluginmanager.register(summary, "e2e-audit-summary")
+        xmlpath = getattr(config.option, "xmlpath", None)
+        if xmlpath:
+            target = config.invocation_params.dir / str(xmlpath)
+            config.pluginmanager.register(JunitTotals(summary, target), "e2e-audit-junit")
         if settings.json_report is not None:
             config.pluginmanager.register(
                 JsonWriter(summary, settings.json_report), "e2e-audit-json"

@@ -89,6 +89,34 @@ class JsonWriter:
             jsonreport.write(self.summary.json_report(), self.path)
 
 
+@dataclass(eq=False)  # a plugin object must stay hashable
+class JunitTotals:
+    """Adds suite-level totals to the ``--junitxml`` file once pytest has written it: many
+    JUnit readers drop per-testcase properties, so scripts would otherwise recount."""
+
+    summary: AuditSummary
+    path: Path
+
+    @pytest.hookimpl(trylast=True)  # after junitxml's own pytest_sessionfinish wrote the file
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if session.config.option.collectonly or not self.path.is_file():
+            return
+        import xml.etree.ElementTree as ET
+
+        tree = ET.parse(self.path)
+        root = tree.getroot()
+        suite = root if root.tag == "testsuite" else root.find("testsuite")
+        if suite is None:
+            return
+        block = suite.find("properties")
+        if block is None:
+            block = ET.Element("properties")
+            suite.insert(0, block)
+        for name, value in self.summary.totals():
+            ET.SubElement(block, "property", name=name, value=str(value))
+        tree.write(self.path, encoding="utf-8", xml_declaration=True)
+
+
 def _failed_report(nodeid: str, text: str) -> pytest.TestReport:
     """A failing call report for an item that never reported itself."""
     return pytest.TestReport(
@@ -244,6 +272,25 @@ class AuditSummary:
                 },
             )
         )
+
+    def totals(self) -> list[tuple[str, object]]:
+        """Suite-level figures for JUnit (``e2e.*``), the summary's headline numbers."""
+        report = self.json_report()
+        props: list[tuple[str, object]] = [
+            ("e2e.complete", "true" if report.completeness.complete else "false"),
+            ("e2e.runs", report.runs.audited),
+            ("e2e.failing_runs", report.runs.failing),
+            ("e2e.reported_success", report.runs.reported_success),
+            ("e2e.verified_success", report.runs.verified_success),
+        ]
+        props += [(f"e2e.failure_class.{k}", len(v)) for k, v in sorted(self.by_class.items())]
+        if self.stage.dataset is not None:
+            props += [
+                (name, value)
+                for name, value in self.stage.dataset.figures().properties()
+                if name not in ("e2e.runs",)
+            ]
+        return props
 
     def json_report(self) -> jsonreport.AuditReport:
         settings = self.settings

@@ -195,3 +195,44 @@ def test_hostile_run_folder_name_is_never_raw_html(
     assert f"{tokens_not_recorded.code} {tokens_not_recorded.name}: " in entry["log"]
 
     assert findings_by_run(xml) == {f"batch/{HOSTILE}": [tokens_not_recorded.name]}
+
+
+@pytest.mark.parametrize("mode", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_junit_suite_carries_totals_that_agree_with_its_test_cases(
+    pytester: pytest.Pytester, junit_schema: etree.XMLSchema, mode: tuple[str, ...]
+) -> None:
+    xml = pytester.path / "junit.xml"
+    _run(pytester, EXAMPLES, f"--junitxml={xml}", *mode)
+    doc = etree.parse(str(xml))
+    suite = doc.getroot().find(".//testsuite")
+    assert suite is not None
+    totals = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
+    runs = [
+        {p.get("name"): p.get("value") for p in case.iter("property")}
+        for case in suite.findall("testcase")
+        if case.get("classname") == "e2e-runs"
+    ]
+    failing = [
+        case
+        for case in suite.findall("testcase")
+        if case.get("classname") == "e2e-runs" and case.find("failure") is not None
+    ]
+    assert totals["e2e.runs"] == str(len(runs)) == str(len(_example_runs()))
+    assert totals["e2e.failing_runs"] == str(len(failing))
+    assert totals["e2e.reported_success"] == str(
+        sum(r.get("e2e.status") == "success" for r in runs)
+    )
+    assert totals["e2e.verified_success"] == str(
+        sum(r.get("e2e.verified_success") == "true" for r in runs)
+    )
+    assert totals["e2e.complete"] == "true"
+    classes = [r["e2e.failure_class"] for r in runs if "e2e.failure_class" in r]
+    for klass in set(classes):
+        assert totals[f"e2e.failure_class.{klass}"] == str(classes.count(klass))
+    # Suite-level properties are what junit-10.xsd allows; the file stays valid without the
+    # per-testcase ones (see test_junit_report_of_the_examples_is_schema_valid).
+    for case in suite.findall("testcase"):
+        props = case.find("properties")
+        if props is not None:
+            case.remove(props)
+    junit_schema.assertValid(doc)
