@@ -393,11 +393,11 @@ def build_settings(
             raise pytest.UsageError(f"{where}: expected a number{unit} {span}, got {text!r}")
         return value
 
-    def count(name: str, default: int) -> int:
-        value = number(name, default, low=1)
+    def count(name: str, default: int, low: int = 1) -> int:
+        value = number(name, default, low=low)
         if value != int(value):
             where = source.value(name, name)[1]
-            raise pytest.UsageError(f"{where}: expected a whole number >= 1, got {value:g}")
+            raise pytest.UsageError(f"{where}: expected a whole number >= {low}, got {value:g}")
         return int(value)
 
     scope, _ = source.values("e2e_scope_ignore", "e2e_scope_ignore")
@@ -430,7 +430,7 @@ def build_settings(
         rerun_list=rerun[0] if rerun else None,
         markdown=markdown[0] if markdown else None,
         json_report=json_path[0] if json_path else None,
-        max_failures=int(number("e2e_max_failures", 50)),
+        max_failures=count("e2e_max_failures", 50, low=0),
     )
 
 

@@ -73,3 +73,13 @@ def test_the_summary_says_where_the_reports_were_written(
         *audit_args(make_runs.root, f"--junitxml={xml}", f"--e2e-json={js}")
     )
     result.stdout.fnmatch_lines([f"reports: JUnit {xml}; JSON {js}"])
+
+
+@pytest.mark.parametrize("value", ["2.5", "-1", "many"])
+def test_a_bad_failure_bound_is_a_usage_error(
+    pytester: pytest.Pytester, make_runs: RunFactory, value: str
+) -> None:
+    _tree(make_runs, 1)
+    result = pytester.runpytest(*audit_args(make_runs.root, f"--e2e-max-failures={value}"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --e2e-max-failures: expected a*"])
