@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,6 @@ from .layouts import Layout, LoadOptions
 from .rules import Rule, RuleContext, RuleKind
 
 DEFAULT_MIN_DURATION = 10.0
-DEFAULT_SCOPE_IGNORE = LoadOptions().scope_ignore
 FAIL_ON_CHOICES = ("error", "warning")
 SEVERITY_CHOICES = ("error", "warning", "info", "off")
 
@@ -53,6 +53,16 @@ class AuditSettings:
     """Where to write the JSON report (``--e2e-json``), absolute; None for none."""
     max_failures: int = 50
     """Failing runs printed in full in the terminal; 0 for all."""
+
+    @functools.cached_property
+    def rule_names(self) -> tuple[str, ...]:
+        """Names of the active rules, in code order."""
+        return tuple(r.name for r in self.rules)
+
+    @functools.cached_property
+    def success_rule_names(self) -> frozenset[str]:
+        """Active rules whose finding means a recorded success is not a real one."""
+        return frozenset(r.name for r in self.rules if r.success_check)
 
     def rules_of(self, kind: RuleKind) -> tuple[Rule, ...]:
         """The active rules of one kind (run, group, dataset, claim), in code order."""

@@ -8,7 +8,7 @@ path. A batch is a run folder's parent (the timestamp folder of one pipeline run
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,6 +65,11 @@ class Group:
     @property
     def verified(self) -> int:
         return sum(r.outcome() == "S" for r in self.runs)
+
+    @property
+    def rate(self) -> float | None:
+        """Reported success per attempt, in percent."""
+        return 100.0 * self.reported / len(self.runs) if self.runs else None
 
 
 def _attempt_order(run: RunDigest) -> tuple[int, datetime, str]:
@@ -284,8 +289,3 @@ def _share(part: int, whole: int) -> str:
 
 def _pp(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1f} pp"
-
-
-def group_rate(runs: Sequence[RunDigest]) -> float | None:
-    """Reported success per attempt of ``runs``, in percent."""
-    return 100.0 * sum(r.reported_success for r in runs) / len(runs) if runs else None

@@ -12,7 +12,7 @@ import pytest
 from ._settings import AuditSettings
 from ._text import MAX_MESSAGE, clean, node_name, printable
 from .classes import failure_class
-from .digest import make_digest
+from .digest import RunDigest, make_digest
 from .findings import Finding, Location, Severity
 from .layouts import Layout, RunRef, load_run, walk
 from .records import RunRecord
@@ -74,18 +74,16 @@ def finding_properties(
     ]
 
 
-def run_properties(
-    record: RunRecord, findings: Sequence[Finding], rules: Sequence[Rule], fail_on: Severity
-) -> list[tuple[str, object]]:
+def run_properties(record: RunRecord, digest: RunDigest) -> list[tuple[str, object]]:
     """A run's JUnit ``<property>`` pairs besides the findings (``e2e.run`` first)."""
     props: list[tuple[str, object]] = [
         ("e2e.run", record.run_id),
         ("e2e.status", record.status_recorded if record.status_recorded is not None else ""),
     ]
-    success_rules = {r.name for r in rules if r.success_check}
-    if record.status == "success" and success_rules:
-        verified = not any(f.rule in success_rules and f.severity >= fail_on for f in findings)
-        props.append(("e2e.verified_success", "true" if verified else "false"))
+    if digest.verified is not None:
+        props.append(("e2e.verified_success", "true" if digest.verified else "false"))
+    if digest.failure_class is not None:
+        props.append(("e2e.failure_class", digest.failure_class))
     # A few key facts only: pytest keeps every property of every report (and --junitxml one
     # XML element each) until the session ends, so each one costs memory per run.
     observed = record.observed_tokens
@@ -164,10 +162,13 @@ class AuditItem(pytest.Item):
     annotation: dict[str, Any] | None = None
     """Where and how serious the item's most serious finding is, for annotations (set by
     ``runtest``, moved onto the call report)."""
+    digest: dict[str, Any] | None = None
+    """A run's digest (set by ``RunItem.runtest``, moved onto the call report)."""
 
     def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
-        """The file a finding's evidence names, as an absolute path (None when unknown)."""
-        return None
+        """The file a finding's evidence names, as an absolute path (None when unknown):
+        relative to the results root unless the item says otherwise."""
+        return settings.results / location.file if settings.results is not None else None
 
     def runtest(self) -> None:
         settings = self.config.stash[SETTINGS_KEY]
@@ -188,7 +189,7 @@ class AuditItem(pytest.Item):
         order) and the file and line its first evidence names."""
         if not findings:
             return None
-        success = {r.name for r in settings.rules if r.success_check}
+        success = settings.success_rule_names
         top = min(findings, key=lambda f: (-f.severity, f.rule not in success, f.code))
         where = top.evidence[0] if top.evidence else None
         path = self.evidence_path(where, settings) if where is not None else None
@@ -223,24 +224,19 @@ class RunItem(AuditItem):
         self.ref = ref
         self.layout = layout
         self.tree_runs = tree_runs
-        self.digest: dict[str, Any] | None = None
-        """Set by ``runtest``, moved onto the call report (then dropped here)."""
 
     def evaluate(self, settings: AuditSettings) -> tuple[list[Finding], list[tuple[str, object]]]:
         record = load_run(self.layout, self.ref, settings.results_root, settings.load_options)
         rules = settings.rules_of("run")
         # Findings stay local: items live for the whole session, reports carry the text.
         findings = apply_rules(record, rules, settings.context, settings.overrides)
-        names = tuple(r.name for r in settings.rules)
-        success = frozenset(r.name for r in settings.rules if r.success_check)
+        success = settings.success_rule_names
         klass = failure_class(record, findings, settings.fail_on, success)
-        self.digest = make_digest(
-            record, findings, names, success, settings.fail_on, self.tree_runs, klass
-        ).to_dict()
-        props = run_properties(record, findings, rules, settings.fail_on)
-        if klass is not None:
-            props.append(("e2e.failure_class", klass))
-        return findings, props
+        digest = make_digest(
+            record, findings, settings.rule_names, success, settings.fail_on, self.tree_runs, klass
+        )
+        self.digest = digest.to_dict()
+        return findings, run_properties(record, digest)
 
     def runtest(self) -> None:
         super().runtest()

@@ -12,7 +12,6 @@ import pytest
 from . import github, jsonreport
 from ._settings import AuditSettings
 from ._text import clean, plural
-from .claims.items import CLAIMS_NODEID
 from .classes import FAILURE_CLASSES
 from .digest import REPORT_ATTR
 from .items import RUNS_NODEID
@@ -20,7 +19,6 @@ from .rules import RULE_KINDS, RuleKind
 from .stage import ANNOTATION_ATTR, KIND_ATTR, MultiRunStage
 
 _PREFIX = RUNS_NODEID + "::"
-_CLAIM_PREFIX = CLAIMS_NODEID + "::"
 INCOMPLETE_NODEID = "e2e-audit::incomplete"
 """Node id of the failing report that says an interrupted or stopped audit is partial."""
 SHOWN_SERIOUS = 10
@@ -31,8 +29,9 @@ SHOWN_MISSING = 5
 """Items named in the incomplete report; the rest are counted."""
 
 
-def _is_audit(nodeid: str) -> bool:
-    return nodeid.startswith((_PREFIX, _CLAIM_PREFIX))
+def _is_run(nodeid: str) -> bool:
+    """Run items are the collected ones; dataset, group and claim items are built later."""
+    return nodeid.startswith(_PREFIX)
 
 
 _TABLE_HEADS: dict[RuleKind, tuple[str, str]] = {
@@ -166,13 +165,13 @@ class AuditSummary:
     @pytest.hookimpl
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self.expected is None and not self._distributed(session.config):
-            self.expected = [item.nodeid for item in session.items if _is_audit(item.nodeid)]
+            self.expected = [item.nodeid for item in session.items if _is_run(item.nodeid)]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
         # Every worker collects the same items; the first list is the plan.
         if self.expected is None:
-            self.expected = [nodeid for nodeid in ids if _is_audit(nodeid)]
+            self.expected = [nodeid for nodeid in ids if _is_run(nodeid)]
 
     @staticmethod
     def _distributed(config: pytest.Config) -> bool:
@@ -219,7 +218,7 @@ class AuditSummary:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if _is_audit(report.nodeid) and (report.when == "call" or report.failed):
+        if _is_run(report.nodeid) and (report.when == "call" or report.failed):
             self.accounted.add(report.nodeid)
         if report.when != "call":
             return

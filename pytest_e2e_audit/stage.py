@@ -23,7 +23,7 @@ from .claims.items import CLAIMS_KEY, CLAIMS_NODEID, ClaimItem
 from .classes import group_failure_class
 from .dataset import Dataset, Group
 from .digest import REPORT_ATTR, RunDigest
-from .findings import Finding, Location
+from .findings import Finding
 from .items import SETTINGS_KEY, AuditItem
 from .records import FileIssue, GroupRecord
 from .rules import apply_rules
@@ -57,9 +57,6 @@ class DatasetItem(AuditItem):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         root = self.config.stash[SETTINGS_KEY].results_root
         return Path(clean(str(root), 4096)), None, "e2e dataset"
-
-    def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
-        return settings.results_root / location.file
 
 
 class GroupItem(AuditItem):
@@ -111,9 +108,6 @@ class GroupItem(AuditItem):
                 props.append(("e2e.failure_class", klass))
                 self.failure_class = klass
         return findings, props
-
-    def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
-        return settings.results_root / location.file
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         root = self.config.stash[SETTINGS_KEY].results_root
@@ -225,7 +219,6 @@ def attach(item: pytest.Item, report: pytest.TestReport) -> None:
     setattr(report, KIND_ATTR, item.kind)
     if item.annotation is not None:
         setattr(report, ANNOTATION_ATTR, item.annotation)
-    digest = getattr(item, "digest", None)
-    if digest is not None:
-        setattr(report, REPORT_ATTR, digest)
-        item.digest = None  # type: ignore[attr-defined]
+    if item.digest is not None:
+        setattr(report, REPORT_ATTR, item.digest)
+        item.digest = None

@@ -105,4 +105,3 @@ CLAIM_RULES: tuple[Rule, ...] = (
     claim_contradicted_by_runs,
     claim_unverifiable,
 )
-CLAIM_RULE_NAMES: frozenset[str] = frozenset(entry.name for entry in CLAIM_RULES)

@@ -32,7 +32,7 @@ from ..records import (
     TokenUsage,
 )
 from ..scanning.files import FileProblem, check_file
-from ..scanning.jsondoc import JsonDoc, load_json
+from ..scanning.jsondoc import JsonDoc, load_json_file
 from ..scanning.logs import LogScan, scan_log
 from . import Layout, LoadOptions, RunRef, Tree
 from .agent_output import AgentOutput, claude_envelope, signatures
@@ -114,23 +114,18 @@ class _Loader:
     issues: list[FileIssue] = field(default_factory=list)
     field_issues: list[FieldIssue] = field(default_factory=list)
     locations: dict[str, Location] = field(default_factory=dict)
+    log_facts: list[LogFacts] = field(default_factory=list)
 
     def json(self, name: str, *, record: bool = False) -> JsonDoc | None:
         """A JSON file of the run, or None (missing; unusable ones are noted)."""
         try:
-            st = check_file(self.ref.path / name, self.root)
+            doc = load_json_file(self.ref.path / name, self.root, check_duplicates=record)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=name, problem=exc.problem, is_record=record))
             return None
-        if st is None:
-            if record:
-                self.issues.append(FileIssue(file=name, problem="is missing", is_record=True))
-            return None
-        try:
-            return load_json(self.ref.path / name, check_duplicates=record, expected=st)
-        except FileProblem as exc:
-            self.issues.append(FileIssue(file=name, problem=exc.problem, is_record=record))
-            return None
+        if doc is None and record:
+            self.issues.append(FileIssue(file=name, problem="is missing", is_record=True))
+        return doc
 
     def load(self) -> RunRecord:
         where = RunPath.parse(self.ref.run_id)
@@ -167,8 +162,8 @@ class _Loader:
         fields["agent_verdict"] = verdict if verdict is not None and not verdict.success else None
         fields["steps"] = output.steps()
         fields["api_errors"], fields["api_retries"] = signatures(logs)
-        fields["logs"] = tuple(self._log_facts)
-        fields["agent_error"] = _agent_error(agent, envelope)
+        fields["logs"] = tuple(self.log_facts)
+        fields["agent_error"] = _agent_error(agent)
         fields["judges"] = tuple(self._judgments())
         record = self.json(RECORD, record=True)
         consensus: list[JudgeVerdict] = []
@@ -178,7 +173,7 @@ class _Loader:
             )
             record = None
         if record is not None:
-            fields.update(self._record(record, agent))
+            fields.update(self._record(record, fields["agent_error"]))
             consensus.append(
                 _verdict(
                     {
@@ -212,7 +207,7 @@ class _Loader:
 
     # -- run_result.json -------------------------------------------------------------------
 
-    def _record(self, record: JsonDoc, agent: JsonDoc | None) -> dict[str, Any]:
+    def _record(self, record: JsonDoc, agent_error: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         passed = record.get("judge_passed")
         self.locations["status"] = Location(
@@ -254,9 +249,7 @@ class _Loader:
             record.get("token_stats"), RECORD, record.line("token_stats")
         )
         if out.get("status") == "error":
-            out["error_message"] = _first_text(
-                self._agent_error_text(agent), record.get("judge_reasoning")
-            )
+            out["error_message"] = _first_text(agent_error, record.get("judge_reasoning"))
             self.locations["error_message"] = Location(
                 file=RECORD, line=record.line("judge_reasoning"), key="judge_reasoning"
             )
@@ -274,19 +267,12 @@ class _Loader:
             out["cost_usd"] = float(cost)
         return out
 
-    def _agent_error_text(self, agent: JsonDoc | None) -> str | None:
-        if agent is None:
-            return None
-        return _agent_error(agent, None)
-
     def _issue(self, name: str, problem: str) -> None:
         self.field_issues.append(
             FieldIssue(field=name, problem=problem, location=self.locations.get(name))
         )
 
     # -- logs and judges -------------------------------------------------------------------
-
-    _log_facts: list[LogFacts] = field(default_factory=list)
 
     def _logs(self) -> tuple[LogScan | None, LogScan | None, list[tuple[str, LogScan]]]:
         scans: dict[str, LogScan] = {}
@@ -303,7 +289,7 @@ class _Loader:
                 continue
             scans[role] = scan
             found.append((name, scan))
-            self._log_facts.append(
+            self.log_facts.append(
                 LogFacts(
                     file=name,
                     role="stdout" if role == "stdout" else "stderr",
@@ -416,7 +402,7 @@ def _token_stats(raw: Any, file: str, line: int | None) -> TokenUsage | None:
     )
 
 
-def _agent_error(agent: JsonDoc | None, envelope: Any) -> str | None:
+def _agent_error(agent: JsonDoc | None) -> str | None:
     """The agent's error: an ``is_error`` envelope's text, else the last line of its stderr
     when it exited non-zero."""
     if agent is None:
@@ -484,13 +470,10 @@ def _judges_expected(experiment: Path, root: Path) -> int | None:
     """Judges the experiment configured (``config/experiment.json`` or ``result.json``)."""
     for name, path in (("config/experiment.json", ()), ("result.json", ("config",))):
         try:
-            st = check_file(experiment / name, root)
-            if st is None:
-                continue
-            doc = load_json(experiment / name, expected=st)
+            doc = load_json_file(experiment / name, root)
         except FileProblem:
             continue
-        models = doc.get(*path, "judge_models")
+        models = doc.get(*path, "judge_models") if doc is not None else None
         if isinstance(models, list) and models:
             return len(models)
     return None
@@ -506,12 +489,11 @@ def _started_cached(experiment: Path, root: Path) -> tuple[datetime | None, str 
         except ValueError:
             pass
     try:
-        st = check_file(experiment / "checkpoint.json", root)
-        if st is not None:
-            started = load_json(experiment / "checkpoint.json", expected=st).get("started_at")
-            if isinstance(started, str):
-                when = datetime.fromisoformat(started)
-                return when.replace(tzinfo=None), "checkpoint.json started_at"
+        doc = load_json_file(experiment / "checkpoint.json", root)
+        started = doc.get("started_at") if doc is not None else None
+        if isinstance(started, str):
+            when = datetime.fromisoformat(started)
+            return when.replace(tzinfo=None), "checkpoint.json started_at"
     except (FileProblem, ValueError):
         pass
     return None, None

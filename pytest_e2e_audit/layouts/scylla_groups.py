@@ -23,7 +23,7 @@ from ..records import (
     ThreadVerdict,
 )
 from ..scanning.files import FileProblem, check_file, iter_line_blocks, open_binary
-from ..scanning.jsondoc import JsonDoc, load_json
+from ..scanning.jsondoc import JsonDoc, load_json_file
 
 BATCH_SUMMARY = "batch_summary.json"
 _START_RE = re.compile(r"^\[[^\]]*\] Starting (\S+)", re.M)
@@ -42,10 +42,7 @@ class _Reader:
     def json(self, rel: str) -> JsonDoc | None:
         path = self.root / rel if rel != "." else self.root
         try:
-            st = check_file(path, self.root)
-            if st is None:
-                return None
-            return load_json(path, expected=st)
+            return load_json_file(path, self.root)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=rel, problem=exc.problem))
             return None

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from statistics import median
 
 from .._text import clean, plural
-from ..dataset import Dataset, Group, group_rate
+from ..dataset import Dataset, Group
 from ..digest import RunDigest
 from ..findings import Severity
 from . import Rule, RuleContext, Violation, rule
@@ -289,7 +289,7 @@ def batch_success_gap(group: Group, ctx: RuleContext) -> Iterator[Violation]:
     """A batch whose success rate stands far from the rest ran under other conditions: a
     broken environment (52 of 60 failing), another model or config, or a resumed run. Mixing
     it in moves the published rate by the batch's size, not the agent's skill."""
-    rate = group_rate(group.runs)
+    rate = group.rate
     if group.kind != "batch" or rate is None or group.dataset_rate is None:
         return
     if len(group.runs) < MIN_BATCH_RUNS:

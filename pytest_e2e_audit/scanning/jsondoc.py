@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .files import FileProblem, read_bytes
+from .files import FileProblem, check_file, read_bytes
 
 MAX_JSON_BYTES = 64 << 20
 """Largest JSON record read whole (journals are a few KB; diff_targets can reach MBs)."""
@@ -239,6 +239,15 @@ def load_json(
         return parse_json_text(text, check_duplicates=check_duplicates)
     except ValueError as exc:
         raise FileProblem(str(exc)) from None
+
+
+def load_json_file(path: Path, root: Path, *, check_duplicates: bool = False) -> JsonDoc | None:
+    """``load_json`` for a file of the results tree: None when it does not exist,
+    ``FileProblem`` when it cannot be used (a link out of ``root``, a FIFO, bad JSON)."""
+    st = check_file(path, root)
+    if st is None:
+        return None
+    return load_json(path, check_duplicates=check_duplicates, expected=st)
 
 
 def _skip_ws(text: str, pos: int) -> int:
