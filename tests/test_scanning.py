@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_e2e_audit.scanning import files, logs
+from pytest_e2e_audit.scanning import files, logs, trajectory
 from pytest_e2e_audit.scanning.files import FileProblem, check_file, iter_line_blocks
 from pytest_e2e_audit.scanning.jsondoc import load_json, parse_json_text
 from pytest_e2e_audit.scanning.logs import scan_log
@@ -215,3 +215,91 @@ def test_line_blocks_cover_the_input_exactly() -> None:
     assert "".join(b for b, _ in blocks) == data.decode()
     starts = [first for _, first in blocks]
     assert starts == sorted(starts) and starts[0] == 1
+
+
+# -- the trajectory fast path (one msgspec decode) against the line scan ------------------------
+
+
+def _both(data: bytes) -> tuple[object, object]:
+    """What the fast path and the line scan make of the same bytes."""
+    fast = trajectory._decode_pretty(data)
+    stream = trajectory._stream(io.BytesIO(data), len(data), lambda: data)
+    return fast, stream
+
+
+@pytest.mark.parametrize(
+    "path", sorted(RUNS.rglob("trajectory.json")), ids=lambda p: p.parent.name
+)
+def test_trajectory_fast_path_agrees_with_the_line_scan_on_real_runs(path: Path) -> None:
+    fast, stream = _both(path.read_bytes())
+    assert fast is not None
+    assert fast == stream
+
+
+def _pretty(**top: object) -> bytes:
+    return json.dumps(top, indent=2).encode()
+
+
+_CALL = {"response": {"usage": {"input_tokens": 10, "output_tokens": 3}}}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _pretty(llm_interactions=[_CALL, _CALL], agent_steps=[{"a": 1}, "x", {}], success=True),
+        _pretty(llm_interactions=None, agent_steps=None, success=None, start_time=5),
+        _pretty(llm_interactions=[], success=False, start_time="2025-10-01T12:00:00"),
+        _pretty(llm_interactions=[{"response": None}, {"response": {"usage": None}}]),
+        _pretty(llm_interactions=[{"response": {"usage": {"input_tokens": None}}}]),
+        _pretty(llm_interactions=[{"response": {"usage": {"output_tokens": 7}}}]),
+        _pretty(llm_interactions=[{"response": {"usage": {"input_tokens": 10**19}}}]),
+        _pretty(llm_interactions=[{"response": {"usage": {"input_tokens": -4}}}]),
+        _pretty(final_result="Task failed: exceeded maximum steps (200)", success="true"),
+        _pretty(final_result={"exceeded maximum steps": 1}, meta={"success": True}),
+        _pretty(llm_interactions={"not": "a list"}),
+        _pretty(llm_interactions=[_CALL, None]),
+        _pretty(llm_interactions=[{"response": {"usage": {"input_tokens": "12"}}}]),
+        _pretty(llm_interactions=[{"response": {"usage": {"input_tokens": 12.5}}}]),
+        _pretty(llm_interactions=[_CALL, {}]),
+        _pretty(llm_interactions=[_CALL]).replace(b"\n", b"\r\n"),
+        _pretty(llm_interactions=[_CALL, _CALL])[:-40],
+        _pretty(success=True, start_time="\u00e9t\u00e9").replace(b"\\u00e9", "\u00e9".encode()),
+        _pretty(success=True) + b"\xff",
+    ],
+    ids=lambda data: str(len(data)),
+)
+def test_trajectory_fast_path_gives_the_line_scans_facts_or_steps_aside(
+    tmp_path: Path, data: bytes
+) -> None:
+    fast, stream = _both(data)
+    if fast is not None:
+        assert fast == stream
+    path = tmp_path / "trajectory.json"
+    path.write_bytes(data)
+    assert scan_trajectory(path, len(data)) == stream
+
+
+def test_trajectory_fast_path_is_taken_on_a_plain_trae_file() -> None:
+    # It must not step aside on the ordinary shape, or it is never used.
+    data = _pretty(llm_interactions=[_CALL] * 3, agent_steps=[{"a": 1}] * 2, success=True)
+    fast, stream = _both(data)
+    assert fast is not None and fast == stream
+    success_line = data.split(b"\n").index(b'  "success": true') + 1
+    assert (fast.llm_calls, fast.input_tokens, fast.steps, fast.success_line) == (
+        3,
+        30,
+        2,
+        success_line,
+    )
+
+
+def test_a_trajectory_over_the_decode_limit_is_streamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _pretty(llm_interactions=[_CALL] * 5, success=True)
+    path = tmp_path / "trajectory.json"
+    path.write_bytes(data)
+    monkeypatch.setattr(trajectory, "MAX_DECODED_BYTES", 100)
+    monkeypatch.setattr(trajectory, "_decode_pretty", lambda data: pytest.fail("decoded"))
+    scan = scan_trajectory(path, len(data))
+    assert (scan.llm_calls, scan.input_tokens) == (5, 50)
