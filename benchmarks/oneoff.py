@@ -53,8 +53,11 @@ def _kind(text: bytes) -> str:
 
 
 RETRIES = re.compile(rb"Will sleep for [0-9.]+ seconds and will retry")
-TRAE_TOTAL = re.compile(rb"^\xe2\x94\x82 Total\s*\xe2\x94\x82 Input: ([0-9]+) Output: ([0-9]+)", re.M)
-TRAE_SUCCESS = re.compile(rb"^\xe2\x94\x82 Success\s+\xe2\x94\x82 ([^\xe2\n]*)", re.M)
+BAR = "\u2502".encode()  # the box-drawing bar of TRAE's panels
+TRAE_TOTAL = re.compile(
+    rb"^" + BAR + rb" Total\s*" + BAR + rb" Input: ([0-9]+) Output: ([0-9]+)", re.M
+)
+TRAE_SUCCESS = re.compile(rb"^" + BAR + rb" Success\s+" + BAR + rb" ([^\xe2\n]*)", re.M)
 DIFF_FILE = re.compile(rb"^diff --git a/(\S+) b/", re.M)
 TOKEN_KEYS = ("token_usage", "tokens", "usage")
 
@@ -90,7 +93,8 @@ def run_facts(folder: Path, root: Path) -> dict[str, object]:
         facts["readable"] = False
         return facts
     facts["status"] = journal.get("status")
-    agent = next((k for k in ("trae", "claude_code", "codex") if isinstance(journal.get(k), dict)), None)
+    agents = ("trae", "claude_code", "codex")
+    agent = next((k for k in agents if isinstance(journal.get(k), dict)), None)
     block = journal.get(agent, {}) if agent else {}
     facts["exit_code"] = block.get("returncode")
     facts["duration_s"] = block.get("duration_s")
@@ -158,7 +162,8 @@ def run_facts(folder: Path, root: Path) -> dict[str, object]:
         if counted or not calls:
             observed = total
         facts["llm_calls"] = len(calls)
-        facts["max_steps_exceeded"] = "exceeded maximum steps" in str(trajectory.get("final_result"))
+        final = str(trajectory.get("final_result"))
+        facts["max_steps_exceeded"] = "exceeded maximum steps" in final
     facts["tokens_observed"] = observed
     return facts
 

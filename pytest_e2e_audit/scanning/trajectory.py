@@ -173,11 +173,12 @@ def _decode_pretty(data: bytes) -> TrajectoryScan | None:
             usage = call.response.usage if call.response is not None else None
             if usage is None:
                 continue
-            if usage.input_tokens is not None and (tokens := _int(usage.input_tokens)) is not None:
-                scan.input_tokens += tokens
+            tokens_in, tokens_out = _int(usage.input_tokens), _int(usage.output_tokens)
+            if tokens_in is not None:
+                scan.input_tokens += tokens_in
                 scan.usage_entries += 1
-            if usage.output_tokens is not None and (tokens := _int(usage.output_tokens)) is not None:
-                scan.output_tokens += tokens
+            if tokens_out is not None:
+                scan.output_tokens += tokens_out
     if steps is not None:
         scan.steps = sum(1 for step in steps if _head(step, 1) == b"{")
     if top.success is not _NONE:
