@@ -229,9 +229,9 @@ def _json_string(rest: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _parse_compact(data: bytes) -> TrajectoryScan:
+def _parse_compact(raw: bytes) -> TrajectoryScan:
     scan = TrajectoryScan(shape="compact")
-    text = data.decode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace")
     try:
         data: Any = json.loads(text)
     except (ValueError, RecursionError, MemoryError):
