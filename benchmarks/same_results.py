@@ -32,9 +32,7 @@ def summary(path: Path) -> tuple[dict[str, object], dict[tuple[str, str], dict[s
     assert suite is not None, f"{path}: no <testsuite>"
     props = {p.get("name", ""): p.get("value") for p in suite.findall("properties/property")}
     counts = {k: suite.get(k) for k in ("tests", "failures", "errors", "skipped")}
-    cases = {
-        (c.get("classname", ""), c.get("name", "")): _case(c) for c in suite.iter("testcase")
-    }
+    cases = {(c.get("classname", ""), c.get("name", "")): _case(c) for c in suite.iter("testcase")}
     return {**counts, **props}, cases
 
 

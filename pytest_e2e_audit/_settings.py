@@ -219,6 +219,11 @@ OPTIONS: tuple[Option, ...] = (
         "PP",
         "Percentage points a batch's success rate may differ from the dataset's (default: 30)",
     ),
+    Option(
+        "--e2e-readahead",
+        "N",
+        "Processes reading runs ahead of pytest in a serial session (default: auto; 0: off)",
+    ),
 )
 """Every option of the plugin; ``add_options`` declares each flag and its ini twin."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -101,6 +101,26 @@ def safe_properties(props: list[tuple[str, object]]) -> list[tuple[str, object]]
     """Property values as one clean, bounded line each: they cross process boundaries
     (xdist) and land in XML, HTML and logs."""
     return [(k, clean(v, MAX_MESSAGE) if isinstance(v, str) else v) for k, v in props]
+
+
+RunResult = tuple[list[Finding], list[tuple[str, object]], dict[str, Any]]
+"""What evaluating a run gives: its findings, its properties and its digest (plain values)."""
+AHEAD_KEY = pytest.StashKey[Callable[["RunItem"], "RunResult | None"]]()
+"""Where a run item finds its result when the read-ahead (readahead.py) computed it."""
+
+
+def evaluate_run(ref: RunRef, layout: Layout, tree_runs: int, settings: AuditSettings) -> RunResult:
+    """Read one run and apply the per-run rules: the whole of a run item's own work, in the
+    process running the item or in a read-ahead worker."""
+    record = load_run(layout, ref, settings.results_root, settings.load_options)
+    rules = settings.rules_of("run")
+    findings = apply_rules(record, rules, settings.context, settings.overrides)
+    success = settings.success_rule_names
+    klass = failure_class(record, findings, settings.fail_on, success)
+    digest = make_digest(
+        record, findings, settings.rule_names, success, settings.fail_on, tree_runs, klass
+    )
+    return findings, run_properties(record, digest), digest.to_dict()
 
 
 class ResultsCollector(pytest.Collector):
@@ -226,17 +246,13 @@ class RunItem(AuditItem):
         self.tree_runs = tree_runs
 
     def evaluate(self, settings: AuditSettings) -> tuple[list[Finding], list[tuple[str, object]]]:
-        record = load_run(self.layout, self.ref, settings.results_root, settings.load_options)
-        rules = settings.rules_of("run")
         # Findings stay local: items live for the whole session, reports carry the text.
-        findings = apply_rules(record, rules, settings.context, settings.overrides)
-        success = settings.success_rule_names
-        klass = failure_class(record, findings, settings.fail_on, success)
-        digest = make_digest(
-            record, findings, settings.rule_names, success, settings.fail_on, self.tree_runs, klass
-        )
-        self.digest = digest.to_dict()
-        return findings, run_properties(record, digest)
+        ahead = self.config.stash.get(AHEAD_KEY, None)
+        result = ahead(self) if ahead is not None else None
+        if result is None:
+            result = evaluate_run(self.ref, self.layout, self.tree_runs, settings)
+        findings, props, self.digest = result
+        return findings, props
 
     def runtest(self) -> None:
         super().runtest()

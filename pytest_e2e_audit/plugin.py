@@ -18,6 +18,7 @@ from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
 from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
 from .layouts.projectscylla import ProjectScyllaLayout
+from .readahead import ReadAheadPlugin, workers_wanted
 from .reporting import AuditSummary, JsonWriter, JunitTotals
 from .rules import Rule
 from .stage import MultiRunStage, attach
@@ -64,6 +65,10 @@ def pytest_configure(config: pytest.Config) -> None:
         check_tree_location(results, "--e2e-results")
         refuse_writes_into(config, results)
     config.stash[SETTINGS_KEY] = settings
+    if results is not None:
+        workers = workers_wanted(config, *_readahead_value(config))
+        if workers:
+            config.pluginmanager.register(ReadAheadPlugin(workers), "e2e-audit-readahead")
     if settings.claims_file is not None:
         config.stash[CLAIMS_KEY] = load_claims(
             settings.claims_file, settings.claims_source, settings.claims_root
@@ -103,6 +108,14 @@ def pytest_runtest_makereport(
     if call.when == "call":
         attach(item, report)
     return report
+
+
+def _readahead_value(config: pytest.Config) -> tuple[str | None, str]:
+    flag = config.getoption("e2e_readahead")
+    if flag is not None:
+        return str(flag), "--e2e-readahead"
+    ini = str(config.getini("e2e_readahead") or "").strip()
+    return (ini or None), "e2e_readahead"
 
 
 def _chose_report_chars(config: pytest.Config) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_e2e_audit.scanning import files, logs, trajectory
+from pytest_e2e_audit.scanning import files, logs, signatures, trajectory
 from pytest_e2e_audit.scanning.files import FileProblem, check_file, iter_line_blocks
 from pytest_e2e_audit.scanning.jsondoc import load_json, parse_json_text
 from pytest_e2e_audit.scanning.logs import scan_log
@@ -227,9 +227,7 @@ def _both(data: bytes) -> tuple[object, object]:
     return fast, stream
 
 
-@pytest.mark.parametrize(
-    "path", sorted(RUNS.rglob("trajectory.json")), ids=lambda p: p.parent.name
-)
+@pytest.mark.parametrize("path", sorted(RUNS.rglob("trajectory.json")), ids=lambda p: p.parent.name)
 def test_trajectory_fast_path_agrees_with_the_line_scan_on_real_runs(path: Path) -> None:
     fast, stream = _both(path.read_bytes())
     assert fast is not None
@@ -303,3 +301,28 @@ def test_a_trajectory_over_the_decode_limit_is_streamed(
     monkeypatch.setattr(trajectory, "_decode_pretty", lambda data: pytest.fail("decoded"))
     scan = scan_trajectory(path, len(data))
     assert (scan.llm_calls, scan.input_tokens) == (5, 50)
+
+
+_RETRY_TEXTS = [
+    "OpenAI API call failed: Error code: 429\nAnthropic API call failed: x\n",
+    "a b API call failed: no\nx API call failed: y API call failed: once\n",
+    "Ünicode API call failed: counted\n  indented API call failed: not\nAPI call failed: \n",
+    "tail API call failed: ",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    _RETRY_TEXTS + [p.read_text(errors="replace") for p in sorted(RUNS.rglob("*_stdout.txt"))],
+    ids=lambda t: str(len(t)),
+)
+def test_retry_count_is_what_the_retry_pattern_finds(text: str) -> None:
+    assert signatures.count_retries(text) == len(signatures.RETRY_RE.findall(text))
+
+
+@pytest.mark.parametrize(
+    "block", ["", "\n\n", "a\n", "a \t\n\u2028\x1c", "x" + " " * 200, "x\n" + "\n" * 100, "é\xa0"]
+)
+def test_content_end_is_where_rstrip_cuts(block: str) -> None:
+    assert logs._content_end(block) == len(block.rstrip())

@@ -7,6 +7,7 @@ See FORMATS.md §1. Found at any depth: the flat legacy layout, the nested
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import os
@@ -34,6 +35,7 @@ from ..scanning.files import (
     check_file,
     iter_line_blocks,
     open_binary,
+    read_bytes,
 )
 from ..scanning.jsondoc import JsonDoc, load_json
 from ..scanning.logs import LogScan, scan_log
@@ -515,13 +517,22 @@ def _patch_content(
     blank = True
     touched: list[str] = []
     digest = hashlib.sha256()
-    with open_binary(path, expected) as fh:
-        for block, _ in iter_line_blocks(fh):
-            if blank and not block.isspace():
-                blank = False
-            digest.update(block.encode("utf-8", "surrogatepass"))
-            if "diff --git " in block:
-                touched += _DIFF_HEADER_RE.findall(block)
+    text = _plain_text(path, expected) if expected.st_size <= _WHOLE_PATCH_BYTES else None
+    if text is not None:
+        # What the block loop below computes, from one read: the text is valid UTF-8 without
+        # ANSI codes, so its blocks re-encode to the file's own bytes.
+        blank = not text or text.isspace()
+        digest.update(text.encode("utf-8"))
+        if "diff --git " in text:
+            touched = _DIFF_HEADER_RE.findall(text)
+    else:
+        with open_binary(path, expected) as fh:
+            for block, _ in iter_line_blocks(fh):
+                if blank and not block.isspace():
+                    blank = False
+                digest.update(block.encode("utf-8", "surrogatepass"))
+                if "diff --git " in block:
+                    touched += _DIFF_HEADER_RE.findall(block)
     found = tuple(dict.fromkeys(p for p in touched if p and _ignored(p, artefacts)))
     return {
         "blank": blank,
@@ -531,8 +542,33 @@ def _patch_content(
     }
 
 
+_WHOLE_PATCH_BYTES = 4 << 20
+"""A patch up to this size is read in one go; a larger one block by block."""
+
+
+def _plain_text(path: Path, expected: os.stat_result) -> str | None:
+    """The whole file as text when it is valid UTF-8 without ANSI codes, else ``None``."""
+    try:
+        data = read_bytes(path, _WHOLE_PATCH_BYTES, expected=expected)
+    except FileProblem:  # grown past the limit, or unreadable: the block loop decides
+        return None
+    if b"\x1b" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _ignored(path: str, globs: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(path, g) for g in globs)
+    """Whether ``path`` matches any of ``globs`` (``fnmatch.fnmatchcase`` rules)."""
+    return bool(globs) and _globs_re(globs).match(path) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _globs_re(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for all of ``globs``: each path is tried once, not once per glob."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs))
 
 
 def _str(value: Any) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .files import ascii_int, iter_line_blocks, open_binary
-from .signatures import RETRY_RE, TRIGGER_RE, classify
+from .signatures import TRIGGER_RE, classify, count_retries
 
 _TRAE_ROW_RE = re.compile(
     r"^│ (?:Total\s*│ Input: (?P<tin>[0-9]+) Output: (?P<tout>[0-9]+)"
@@ -127,14 +127,14 @@ def scan_log(
                 _scan_codex(scan, block, first)
             pending_codex = block.endswith("tokens used\n")
             newlines = block.count("\n")  # once per block: both figures below derive from it
-            stripped = block.rstrip()
-            if stripped:
-                cut = stripped.rfind("\n") + 1
+            kept = _content_end(block)  # what ``block.rstrip()`` keeps, without the copy
+            if kept:
+                cut = block.rfind("\n", 0, kept) + 1
                 # Newlines before ``cut`` = all of them minus those in the block's tail.
                 scan.last_line_no = first + newlines - block.count("\n", cut)
                 if keep_last_line:
-                    long = len(stripped) - cut > MAX_KEPT_LINE
-                    scan.last_line = None if long else stripped[cut:]
+                    long = kept - cut > MAX_KEPT_LINE
+                    scan.last_line = None if long else block[cut:kept]
             scan.lines = first - 1 + newlines + (0 if block.endswith("\n") else 1)
     scan.long_lines, scan.first_long_line = blocks.long_lines, blocks.first_long_line
     scan.longest_line, scan.longest_line_bytes = blocks.longest_line, blocks.longest_line_bytes
@@ -147,10 +147,20 @@ def scan_log(
     return scan
 
 
+def _content_end(block: str) -> int:
+    """``len(block.rstrip())``: where trailing whitespace starts (0 if it is all blank)."""
+    end = len(block)
+    while end and block[end - 1].isspace():
+        end -= 1
+        if len(block) - end > 64:  # a long blank tail: let C do it
+            return len(block.rstrip())
+    return end
+
+
 def _scan_signatures(scan: LogScan, block: str, first: int) -> None:
     lines = _Lines(block, first)
     if "API call failed: " in block:
-        scan.retries += len(RETRY_RE.findall(block))
+        scan.retries += count_retries(block)
     pos = 0
     while True:
         trig = TRIGGER_RE.search(block, pos)
