@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
+from .baseline import Exemptions, load_baseline
 from .findings import Severity
 from .layouts import Layout, LoadOptions
 from .rules import Rule, RuleContext, RuleKind
+from .waivers import load_waivers
 
 DEFAULT_MIN_DURATION = 10.0
 FAIL_ON_CHOICES = ("error", "warning")
 SEVERITY_CHOICES = ("error", "warning", "info", "off")
+TODAY_KEY = "e2e_today"
+"""Key of ``workerinput`` that carries the controller's date to xdist workers."""
+TODAY_VARIABLE = "E2E_AUDIT_TODAY"
+"""Environment variable that sets the date waivers expire against (YYYY-MM-DD), for tests and
+for re-running an old audit as it was; today's date when unset."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class AuditSettings:
     """Where to write the JSON report (``--e2e-json``), absolute; None for none."""
     max_failures: int = 50
     """Failing runs printed in full in the terminal; 0 for all."""
+    exemptions: Exemptions = field(default_factory=Exemptions)
+    """Waivers and baseline in force (``--e2e-waivers``, ``--e2e-baseline``)."""
 
     @functools.cached_property
     def rule_names(self) -> tuple[str, ...]:
@@ -95,6 +107,8 @@ class Option:
     ini_default: tuple[str, ...] | None = None
     path: bool = False
     """A path: its ini key reads None when absent, so an empty value can be refused."""
+    switch: bool = False
+    """A flag without a value and without an ini twin (an action, not a setting)."""
 
     @property
     def dest(self) -> str:
@@ -143,6 +157,24 @@ OPTIONS: tuple[Option, ...] = (
         "FILE",
         "Write the run and experiment folders whose failure is not the agent's, one per line",
         path=True,
+    ),
+    Option(
+        "--e2e-waivers",
+        "FILE",
+        "Accept the findings the waivers in FILE name until each waiver expires",
+        path=True,
+    ),
+    Option(
+        "--e2e-baseline",
+        "FILE",
+        "Fail only on findings not in the baseline FILE; report the ones fixed since",
+        path=True,
+    ),
+    Option(
+        "--e2e-baseline-update",
+        "",
+        "Write this session's findings to the --e2e-baseline file (and pass on them)",
+        switch=True,
     ),
     Option(
         "--e2e-select",
@@ -231,6 +263,9 @@ OPTIONS: tuple[Option, ...] = (
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("e2e-audit", "end-to-end results audit (pytest-e2e-audit)")
     for option in OPTIONS:
+        if option.switch:
+            group.addoption(option.flag, dest=option.dest, action="store_true", help=option.help)
+            continue
         group.addoption(
             option.flag,
             dest=option.dest,
@@ -416,6 +451,7 @@ def build_settings(
         return int(value)
 
     scope, _ = source.values("e2e_scope_ignore", "e2e_scope_ignore")
+    exemptions = _exemptions(config, results, catalogue, claims)
     return AuditSettings(
         results=results,
         layouts=chosen,
@@ -446,7 +482,64 @@ def build_settings(
         markdown=markdown[0] if markdown else None,
         json_report=json_path[0] if json_path else None,
         max_failures=count("e2e_max_failures", 50, low=0),
+        exemptions=exemptions,
     )
+
+
+def _exemptions(
+    config: pytest.Config,
+    results: Path | None,
+    catalogue: Sequence[Rule],
+    claims: tuple[Path, str] | None,
+) -> Exemptions:
+    """The waivers and the baseline, read and validated (each a usage error naming the file
+    when malformed). Neither may lie inside the results tree: the audited tree would accept
+    its own findings, and the audit never writes there."""
+    waivers = path_option(config, config.getoption("e2e_waivers"), "--e2e-waivers", "e2e_waivers")
+    baseline = path_option(
+        config, config.getoption("e2e_baseline"), "--e2e-baseline", "e2e_baseline"
+    )
+    update = bool(config.getoption("e2e_baseline_update"))
+    for found in (waivers, baseline):
+        if found is not None and results is not None and found[0].is_relative_to(results):
+            raise pytest.UsageError(
+                f"{found[1]}: {found[0]} is inside the results tree {results}; the audit never "
+                "reads its own acceptance from the tree it audits, nor writes there. Keep the "
+                "file next to your CI configuration"
+            )
+    if update and baseline is None:
+        raise pytest.UsageError(
+            "--e2e-baseline-update: name the file to write with --e2e-baseline=FILE (or the "
+            "e2e_baseline ini key)"
+        )
+    if waivers is not None and not waivers[0].is_file():
+        state = "is not a file" if waivers[0].exists() else "does not exist"
+        raise pytest.UsageError(f"{waivers[1]}: {waivers[0]} {state}")
+    return Exemptions(
+        waivers=load_waivers(waivers[0], waivers[1], catalogue) if waivers else None,
+        baseline=load_baseline(*baseline) if baseline and not update else None,
+        update=update,
+        baseline_path=baseline[0] if baseline else None,
+        today=_today(config),
+        claims_dir=claims[0].parent if claims else None,
+    )
+
+
+def _today(config: pytest.Config) -> date:
+    """The date waivers expire against: the controller's (sent to xdist workers), else
+    ``E2E_AUDIT_TODAY``, else today."""
+    sent = getattr(config, "workerinput", {}).get(TODAY_KEY)
+    text = str(sent) if sent else os.environ.get(TODAY_VARIABLE, "").strip()
+    if not text:
+        return date.today()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise pytest.UsageError(
+            f"{TODAY_VARIABLE}: expected a date YYYY-MM-DD, got {text[:40]!r}"
+        ) from None
 
 
 def _split(entries: Iterable[str]) -> Iterable[str]:

@@ -40,13 +40,17 @@ class RunsLost(Exception):
 class AuditFailure(Exception):
     """A run has findings at or above the gate severity."""
 
-    def __init__(self, findings: Sequence[Finding], fail_on: Severity) -> None:
+    def __init__(self, findings: Sequence[Finding], fail_on: Severity, notes: str = "") -> None:
         super().__init__(findings[0].headline() if findings else "")
         self.findings = list(findings)
         self.fail_on = fail_on
+        self.notes = notes
+        """The item's findings that do not fail, one line each (below the gate, waived,
+        baselined)."""
 
     def render(self) -> str:
-        return render_findings(self.findings, self.fail_on)
+        text = render_findings(self.findings, self.fail_on)
+        return f"{text}\n{self.notes}" if self.notes else text
 
 
 def render_findings(findings: Sequence[Finding], fail_on: Severity) -> str:
@@ -59,10 +63,14 @@ def render_findings(findings: Sequence[Finding], fail_on: Severity) -> str:
 
 
 def finding_properties(
-    findings: Sequence[Finding], rules: Sequence[Rule], fail_on: Severity
+    findings: Sequence[Finding],
+    rules: Sequence[Rule],
+    failing: Sequence[Finding],
+    **exempt: Sequence[Finding],
 ) -> list[tuple[str, object]]:
-    """``e2e.findings`` (every finding's rule) and ``e2e.failing`` (those at the gate), each
-    name once, in catalogue order."""
+    """``e2e.findings`` (every finding's rule), ``e2e.failing`` (those that fail the item)
+    and ``e2e.<key>`` for each of ``exempt`` (``waived``, ``baselined``), each name once, in
+    catalogue order."""
     order = {r.name: i for i, r in enumerate(sorted(rules, key=lambda r: r.code))}
 
     def names(chosen: Sequence[Finding]) -> str:
@@ -70,7 +78,8 @@ def finding_properties(
 
     return [
         ("e2e.findings", names(findings)),
-        ("e2e.failing", names([f for f in findings if f.severity >= fail_on])),
+        ("e2e.failing", names(failing)),
+        *((f"e2e.{key}", names(chosen)) for key, chosen in exempt.items()),
     ]
 
 
@@ -184,6 +193,14 @@ class AuditItem(pytest.Item):
     ``runtest``, moved onto the call report)."""
     digest: dict[str, Any] | None = None
     """A run's digest (set by ``RunItem.runtest``, moved onto the call report)."""
+    exempt: dict[str, Any] | None = None
+    """What waivers and the baseline did to the item (set by ``runtest`` when either is in
+    force, moved onto the call report)."""
+
+    def subject(self, props: Sequence[tuple[str, object]]) -> str:
+        """What waivers and the baseline name the item by: its identity property's value
+        (run id, group folder, claim id)."""
+        return str(props[0][1])
 
     def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
         """The file a finding's evidence names, as an absolute path (None when unknown):
@@ -193,14 +210,23 @@ class AuditItem(pytest.Item):
     def runtest(self) -> None:
         settings = self.config.stash[SETTINGS_KEY]
         findings, props = self.evaluate(settings)
-        self.annotation = self._annotation(findings, settings)
-        props[1:1] = finding_properties(findings, settings.rules, settings.fail_on)
+        exemptions, subject = settings.exemptions, self.subject(props)
+        here = self.config.invocation_params.dir
+        verdict = exemptions.judge(findings, self.kind, subject, settings.fail_on, here)
+        self.annotation = self._annotation(verdict.failing or findings, settings)
+        exempt = {"waived": verdict.waived, "baselined": verdict.baselined}
+        props[1:1] = finding_properties(
+            findings, settings.rules, verdict.failing, **(exempt if exemptions.active else {})
+        )
         self.user_properties.extend(safe_properties(props))
-        below = [f for f in findings if f.severity < settings.fail_on]
-        if below:
-            self.add_report_section("call", "e2e findings", render_findings(below, Severity.ERROR))
-        if any(f.severity >= settings.fail_on for f in findings):
-            raise AuditFailure(findings, settings.fail_on)
+        if exemptions.active:
+            self.exempt = exemptions.transport(verdict, self.kind, subject)
+        for title, lines in (("findings", verdict.below), ("accepted findings", verdict.accepted)):
+            if lines:
+                self.add_report_section("call", f"e2e {title}", "\n".join(lines))
+        if verdict.failing:
+            notes = "\n".join(verdict.below + verdict.accepted)
+            raise AuditFailure(verdict.failing, settings.fail_on, notes)
 
     def _annotation(
         self, findings: Sequence[Finding], settings: AuditSettings

@@ -83,6 +83,77 @@ class Item(_Model):
     """Names of the rules it fails on."""
     properties: dict[str, str | int | float | bool]
     """Its ``e2e.*`` JUnit properties (figures, group kind, claim id …)."""
+    waived: list[str] = Field(default_factory=list)
+    """Names of the rules whose findings a waiver accepted."""
+    baselined: list[str] = Field(default_factory=list)
+    """Names of the rules whose findings the baseline accepted."""
+
+
+class Waiver(_Model):
+    """One entry of the waivers file and what it matched."""
+
+    line: int
+    """Line of the entry in the waivers file."""
+    rule: str
+    """The rule's code."""
+    name: str
+    """The rule's name."""
+    selector: Literal["runs", "groups", "claims", "dataset"]
+    patterns: list[str]
+    """Globs over run ids, group folders or claim ids (``["dataset"]`` for the dataset)."""
+    owner: str
+    reason: str
+    expires: str
+    """Last day the waiver holds (YYYY-MM-DD)."""
+    expired: bool
+    """True when the audit's date is after ``expires``: its findings fail."""
+    matched: int
+    """Findings it matched in this session (waived, or failing when expired)."""
+    stale: bool
+    """It matched nothing in this session."""
+
+
+class Waivers(_Model):
+    """The waivers file (``--e2e-waivers``) and what it did."""
+
+    file: str
+    today: str
+    """The date waivers were judged against (YYYY-MM-DD)."""
+    waived: int
+    """Findings a waiver accepted (they do not fail)."""
+    waivers: list[Waiver]
+    """Every waiver, in file order."""
+
+
+class Fingerprint(_Model):
+    """What identifies a finding across audits (never its message or line)."""
+
+    kind: Literal["run", "group", "dataset", "claim"]
+    subject: str
+    """Run folder, group folder, claim id, or ``dataset``."""
+    rule: str
+    """The rule's code."""
+    file: str | None
+    """The first evidence file (relative to the run folder; the results root for groups and
+    the dataset; the claims file's folder for claims), or null."""
+
+
+class Baseline(_Model):
+    """The baseline (``--e2e-baseline``) and what it did."""
+
+    file: str
+    mode: Literal["check", "update"]
+    """``update`` with ``--e2e-baseline-update`` (the file is written, not read)."""
+    entries: int
+    """Findings the baseline file held when read (0 in update mode)."""
+    baselined: int
+    """Findings of this session the baseline accepted (in update mode: every one written)."""
+    fixed: list[Fingerprint]
+    """Entries whose item and rule were audited and whose finding is gone."""
+    not_checked: int
+    """Entries whose item or rule was not part of this session."""
+    written: int | None
+    """Entries written in update mode; null when nothing was written."""
 
 
 class AuditReport(_Model):
@@ -103,6 +174,10 @@ class AuditReport(_Model):
     """Failure class -> the failed run folders and experiment folders of that class."""
     items: list[Item] = Field(default_factory=list)
     """The dataset, group and claim items, in the order they ran."""
+    waivers: Waivers | None = None
+    """The waivers and what they matched; null without ``--e2e-waivers``."""
+    baseline: Baseline | None = None
+    """The baseline and what it accepted; null without ``--e2e-baseline``."""
 
 
 def write(report: AuditReport, path: Path) -> None:

@@ -14,6 +14,7 @@ from ._settings import AuditSettings, add_options, build_settings, claims_option
 from .catalogue import BUILTIN
 from .claims.items import CLAIMS_KEY
 from .claims.model import load_claims
+from .htmlreport import EvidenceExcerpts, HtmlReport, html_active
 from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
 from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
@@ -82,6 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_AuditOnlyCollection(settings), "e2e-audit-collection")
     else:
         config.pluginmanager.register(_MixedCollection(settings), "e2e-audit-collection")
+    html = html_active(config)
+    if html:
+        # Where items run (each xdist worker too): their evidence excerpts go on the reports.
+        config.pluginmanager.register(EvidenceExcerpts(settings), "e2e-audit-excerpts")
     if not hasattr(config, "workerinput"):
         # The process that writes the reports: it receives every run's digest.
         stage = MultiRunStage(settings)
@@ -98,6 +103,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(
                 JsonWriter(summary, settings.json_report), "e2e-audit-json"
             )
+        if html:
+            config.pluginmanager.register(HtmlReport(summary), "e2e-audit-html")
 
 
 @pytest.hookimpl(wrapper=True)

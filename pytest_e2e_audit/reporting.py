@@ -12,11 +12,12 @@ import pytest
 from . import github, jsonreport
 from ._settings import AuditSettings
 from ._text import clean, plural
+from .baseline import ExemptionLedger
 from .classes import FAILURE_CLASSES
 from .digest import REPORT_ATTR
 from .items import RUNS_NODEID
 from .rules import RULE_KINDS, RuleKind
-from .stage import ANNOTATION_ATTR, KIND_ATTR, MultiRunStage
+from .stage import ANNOTATION_ATTR, EXEMPT_ATTR, KIND_ATTR, MultiRunStage
 
 _PREFIX = RUNS_NODEID + "::"
 INCOMPLETE_NODEID = "e2e-audit::incomplete"
@@ -27,6 +28,8 @@ SHOWN_IN_SUMMARY = 50
 """Failing items listed in the job summary (it stays far under GitHub's 1 MiB limit)."""
 SHOWN_MISSING = 5
 """Items named in the incomplete report; the rest are counted."""
+SHOWN_FIXED = 10
+"""Fixed baseline entries named in the summaries; the rest are counted (all are in JSON)."""
 
 
 def _is_run(nodeid: str) -> bool:
@@ -159,6 +162,11 @@ class AuditSummary:
     """Audit items that never reported although the session ran to its end."""
     not_audited: list[str] = field(default_factory=list)
     """Audit items never run because the session was interrupted or stopped early."""
+    exempt: ExemptionLedger = field(init=False)
+    """What the waivers and the baseline did (stale waivers, fixed entries, the update)."""
+
+    def __post_init__(self) -> None:
+        self.exempt = ExemptionLedger(self.settings.exemptions)
 
     # -- accounting: every collected run ends with a report here, or the audit fails ---------
 
@@ -181,7 +189,15 @@ class AuditSummary:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Before JUnit and HTML are written: report every audit item that never reported."""
+        """Before JUnit and HTML are written: report every audit item that never reported;
+        then write the baseline (``--e2e-baseline-update``) from a complete audit only."""
+        self._account(session, exitstatus)
+        if not session.config.option.collectonly:
+            names = {r.code: r.name for r in self.settings.catalogue}
+            complete = not (self.not_audited or self.lost)
+            self.exempt.write(complete, names, self.settings.fail_on)
+
+    def _account(self, session: pytest.Session, exitstatus: int) -> None:
         option = session.config.option
         if self.expected is None or option.collectonly or getattr(option, "setuponly", False):
             return
@@ -229,6 +245,9 @@ class AuditSummary:
         if tally is None:
             return
         props = dict(report.user_properties)
+        exempt = getattr(report, EXEMPT_ATTR, None)
+        if isinstance(exempt, dict):
+            self.exempt.count(exempt)
         tally.count(report, props)
         self._record(str(kind), report, props)
         if report.passed:
@@ -262,11 +281,13 @@ class AuditSummary:
                 outcome="failed" if report.failed else "passed",
                 findings=names,
                 failing=str(props.get("e2e.failing", "")).split(),
+                waived=str(props.get("e2e.waived", "")).split(),
+                baselined=str(props.get("e2e.baselined", "")).split(),
                 properties={
                     k: v
                     for k, v in props.items()
                     if k.startswith("e2e.")
-                    and k not in ("e2e.findings", "e2e.failing")
+                    and k not in ("e2e.findings", "e2e.failing", "e2e.waived", "e2e.baselined")
                     and isinstance(v, (str, int, float, bool))
                 },
             )
@@ -283,6 +304,20 @@ class AuditSummary:
             ("e2e.verified_success", report.runs.verified_success),
         ]
         props += [(f"e2e.failure_class.{k}", len(v)) for k, v in sorted(self.by_class.items())]
+        if report.waivers is not None:
+            props += [
+                ("e2e.waived_findings", report.waivers.waived),
+                ("e2e.waivers_stale", sum(w.stale for w in report.waivers.waivers)),
+                (
+                    "e2e.waivers_expired",
+                    sum(w.expired and w.matched > 0 for w in report.waivers.waivers),
+                ),
+            ]
+        if report.baseline is not None:
+            props += [
+                ("e2e.baselined_findings", report.baseline.baselined),
+                ("e2e.baseline_fixed", len(report.baseline.fixed)),
+            ]
         if self.stage.dataset is not None:
             props += [
                 (name, value)
@@ -331,7 +366,131 @@ class AuditSummary:
             failing_runs=self.failing_runs,
             by_failure_class=self.by_class,
             items=self.other_items,
+            waivers=self._json_waivers(),
+            baseline=self._json_baseline(),
         )
+
+    def _json_waivers(self) -> jsonreport.Waivers | None:
+        exemptions = self.settings.exemptions
+        if exemptions.waivers is None:
+            return None
+        today = exemptions.today
+        return jsonreport.Waivers(
+            file=str(exemptions.waivers.path),
+            today=today.isoformat(),
+            waived=self.exempt.waived,
+            waivers=[
+                jsonreport.Waiver(
+                    line=w.line,
+                    rule=w.rule.code,
+                    name=w.rule.name,
+                    selector=w.key,
+                    patterns=list(w.patterns),
+                    owner=w.owner,
+                    reason=w.reason,
+                    expires=w.expires.isoformat(),
+                    expired=w.expired(today),
+                    matched=self.exempt.used[w.index],
+                    stale=not self.exempt.used[w.index],
+                )
+                for w in exemptions.waivers.waivers
+            ],
+        )
+
+    def _json_baseline(self) -> jsonreport.Baseline | None:
+        exemptions = self.settings.exemptions
+        if exemptions.baseline_path is None:
+            return None
+        fixed, not_checked = self.exempt.fixed(r.code for r in self.settings.rules)
+        return jsonreport.Baseline(
+            file=str(exemptions.baseline_path),
+            mode="update" if exemptions.update else "check",
+            entries=len(exemptions.baseline.entries) if exemptions.baseline else 0,
+            baselined=self.exempt.baselined,
+            fixed=[
+                jsonreport.Fingerprint(kind=fp.kind, subject=fp.subject, rule=fp.rule, file=fp.file)
+                for fp in fixed
+            ],
+            not_checked=not_checked,
+            written=self.exempt.written,
+        )
+
+    def _exemption_lines(self) -> list[tuple[str, bool]]:
+        """What waivers and the baseline did, one line each, and whether it is a warning."""
+        exemptions, ledger = self.settings.exemptions, self.exempt
+        lines: list[tuple[str, bool]] = []
+        partial = bool(self.not_audited or self.lost)
+        if exemptions.waivers is not None:
+            where = exemptions.waivers.path
+            count = len(exemptions.waivers.waivers)
+            lines.append(
+                (
+                    f"waivers: {plural(ledger.waived, 'finding')} waived by "
+                    f"{plural(count, 'waiver')} from {where}",
+                    False,
+                )
+            )
+            for w in ledger.expired_used():
+                lines.append(
+                    (
+                        f"expired waiver {w.label(where)} {w.rule.code} {w.rule.name} by "
+                        f"{w.owner} (expired {w.expires.isoformat()}): "
+                        f"{plural(ledger.used[w.index], 'finding')} "
+                        f"{'fails' if ledger.used[w.index] == 1 else 'fail'} again",
+                        True,
+                    )
+                )
+            for w in [] if partial else ledger.stale():
+                state = "expired" if w.expired(exemptions.today) else "expires"
+                lines.append(
+                    (
+                        f"stale waiver {w.label(where)}: {w.rule.code} {w.rule.name} "
+                        f"{clean(w.selector, 200)} ({w.owner}, {state} "
+                        f"{w.expires.isoformat()}) matched nothing in this audit; remove it",
+                        True,
+                    )
+                )
+        path = exemptions.baseline_path
+        if exemptions.update and path is not None:
+            if ledger.written is not None:
+                lines.append(
+                    (
+                        f"baseline written to {path}: {plural(ledger.written, 'finding')} at "
+                        f"{self.settings.fail_on.label} or above (waived findings are not "
+                        "recorded); they do not fail this session",
+                        False,
+                    )
+                )
+            else:
+                lines.append((f"baseline NOT written to {path}: {ledger.not_written}", True))
+        elif exemptions.baseline is not None and path is not None:
+            fixed, not_checked = ledger.fixed(r.code for r in self.settings.rules)
+            lines.append(
+                (
+                    f"baseline: {plural(ledger.baselined, 'finding')} accepted by {path} "
+                    f"({plural(len(exemptions.baseline.entries), 'entry', 'entries')})",
+                    False,
+                )
+            )
+            if fixed and not partial:
+                shown = "; ".join(clean(fp.describe(), 300) for fp in fixed[:SHOWN_FIXED])
+                more = f" (+{len(fixed) - SHOWN_FIXED:,} more)" if len(fixed) > SHOWN_FIXED else ""
+                lines.append(
+                    (
+                        f"fixed since the baseline: {plural(len(fixed), 'finding')}: "
+                        f"{shown}{more}; update the baseline to lock them in",
+                        False,
+                    )
+                )
+            if not_checked:
+                lines.append(
+                    (
+                        f"{plural(not_checked, 'baseline entry', 'baseline entries')} not "
+                        "checked: their item or rule was not part of this audit",
+                        False,
+                    )
+                )
+        return lines
 
     @property
     def runs(self) -> int:
@@ -372,6 +531,8 @@ class AuditSummary:
                 if kind == "claim":
                     self._claims_line(tr)
                 self._rule_table(tr, kind)
+        for text, warn in self._exemption_lines():
+            tr.write_line(text, yellow=warn, bold=warn)
         if self.own_short_summary:
             self._most_serious(tr)
         if self.forced_no_tb:
@@ -513,6 +674,7 @@ class AuditSummary:
         if self.stage.dataset is not None:
             lines += [f"- {github.md_text(line)}" for line in self.stage.dataset.figures().lines()]
         lines += [f"- {github.md_text(line)}" for line in self._class_lines()]
+        lines += [f"- {github.md_text(line, 2000)}" for line, _ in self._exemption_lines()]
         lines += ["", "| rule | severity | items | failing |", "|---|---|---:|---:|"]
         for entry in self.settings.rules:
             tally = self.tallies[entry.kind]

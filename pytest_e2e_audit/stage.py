@@ -10,14 +10,14 @@ read twice; serially and under ``-n 2`` they see the same digests and give the s
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._settings import AuditSettings
+from ._settings import TODAY_KEY, AuditSettings
 from ._text import clean, node_name
 from .claims.items import CLAIMS_KEY, CLAIMS_NODEID, ClaimItem
 from .classes import group_failure_class
@@ -37,6 +37,9 @@ ANNOTATION_ATTR = "e2e_annotation"
 """Attribute of an audit item's call report: its most serious finding's place and rank."""
 KIND_ATTR = "e2e_kind"
 """Attribute of an audit item's call report: the item's kind (run, group, dataset, claim)."""
+EXEMPT_ATTR = "e2e_exempt"
+"""Attribute of an audit item's call report: what waivers and the baseline did to it (see
+``Exemptions.transport``), when either is in force."""
 
 
 class DatasetItem(AuditItem):
@@ -53,6 +56,9 @@ class DatasetItem(AuditItem):
             self.dataset, settings.rules_of("dataset"), settings.context, settings.overrides
         )
         return findings, [("e2e.dataset", "."), *self.dataset.figures().properties()]
+
+    def subject(self, props: Sequence[tuple[str, object]]) -> str:
+        return "dataset"
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         root = self.config.stash[SETTINGS_KEY].results_root
@@ -129,6 +135,11 @@ class MultiRunStage:
         """Set once the stage ran (the summary prints its figures)."""
         self.experiments: dict[str, str] = {}
         """Failure class of each failing experiment (folder -> class), once its item ran."""
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist: every worker judges waivers against the controller's date."""
+        node.workerinput[TODAY_KEY] = self.settings.exemptions.today.isoformat()
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -222,3 +233,6 @@ def attach(item: pytest.Item, report: pytest.TestReport) -> None:
     if item.digest is not None:
         setattr(report, REPORT_ATTR, item.digest)
         item.digest = None
+    if item.exempt is not None:
+        setattr(report, EXEMPT_ATTR, item.exempt)
+        item.exempt = None

@@ -22,7 +22,7 @@ from lxml import html
 
 from pytest_e2e_audit.rules.runs import api_errors_in_log, tokens_not_recorded
 
-from .conftest import RunFactory, audit_args
+from .conftest import EXAMPLES, RunFactory, audit_args, junit_cases
 
 TOKENS = {"token_usage": {"input_tokens": 1, "output_tokens": 1}}
 """Merged into the clean run's journal, it passes every rule."""
@@ -133,14 +133,21 @@ def test_report_rendered_by_chromium_shows_run_markup_as_text(
         assert body.get("id") in rows
         assert body.xpath(".//img[@src='x'] | .//*[@*[starts-with(name(), 'on')]]") == []
 
-    # The log shows the findings, and the quoted markup as characters rather than elements.
+    # The audit's run column shows the folder name as characters.
+    [run_cell] = rows[hostile_id].xpath(".//td[contains(@class, 'col-e2eRun')]")
+    assert run_cell.text_content() == f"batch/{HOSTILE_DIR}"
+
+    # The log shows the findings, and the quoted markup as characters rather than elements:
+    # in the finding's message and in the evidence excerpt of the log line.
     [hostile_log] = rows[hostile_id].xpath(".//div[@class='log']")
     [api_log] = rows[api_id].xpath(".//div[@class='log']")
     assert f"{tokens_not_recorded.code} {tokens_not_recorded.name}: " in hostile_log.text_content()
     assert f"{api_errors_in_log.code} {api_errors_in_log.name}: " in api_log.text_content()
-    assert HOSTILE_LOG in api_log.text_content()
-    for log in (hostile_log, api_log):  # pytest-html's span around "E..." lines, nothing else
-        assert log.xpath(".//*[not(self::span[@class='error'])]") == []
+    [excerpt] = api_log.xpath(".//div[@class='e2e-x']/mark")
+    assert HOSTILE_LOG in excerpt.text_content()
+    for log in (hostile_log, api_log):  # the audit's own layout elements, nothing else
+        assert {el.tag for el in log.iterdescendants()} <= {"div", "ul", "li", "b", "mark"}
+        assert not [el for el in log.iterdescendants() if set(el.attrib) - {"class"}]
     assert "&lt;img src=x onerror=document.title='pwned2'&gt;" in dom
 
 
@@ -157,3 +164,84 @@ def test_the_browser_check_sees_markup_that_runs(tmp_path: Path) -> None:
     dom = html.fromstring(_render(chromium, page, tmp_path / "chromium"))
     assert dom.findtext(".//title") == "pwned2"
     assert dom.xpath("//div[@id='log']/img[@onerror]")
+
+
+PROBE = """<script>(() => {
+  const shown = () => [...document.querySelectorAll('#results-table > tbody.results-table-row')]
+    .filter((row) => getComputedStyle(row).display !== 'none').map((row) => row.id);
+  const pick = (name) => {
+    const label = [...document.querySelectorAll('#e2e-audit label')]
+      .find((l) => l.textContent.trim().endsWith(' ' + name));
+    document.getElementById(label.htmlFor).click();
+  };
+  const out = {all: shown()};
+  pick(%s);
+  out.filtered = shown();
+  document.querySelector('th[data-column-type="e2eTokens"]').click();  // pytest-html redraws
+  out.sorted = shown();
+  document.getElementById('e2e-only-all').click();
+  out.again = shown();
+  document.body.dataset.probe = JSON.stringify(out);
+})()</script>"""
+"""Run after pytest-html's script: choose a rule in the summary, read which rows the browser
+displays, re-sort (pytest-html rebuilds the table), and show every row again."""
+
+
+def test_chromium_shows_audit_columns_charts_and_filters_rows_by_rule(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    chromium = _chromium()
+    report, xml = pytester.path / "report.html", pytester.path / "junit.xml"
+    result = pytester.runpytest(
+        *audit_args(EXAMPLES, f"--html={report}", "--self-contained-html", f"--junitxml={xml}")
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    text = report.read_text(encoding="utf-8")
+    end = text.rindex("</body>")
+    probed = tmp_path / "probed.html"
+    probe = PROBE % json.dumps(api_errors_in_log.name)
+    probed.write_text(text[:end] + probe + text[end:], encoding="utf-8")
+
+    dom = _render(chromium, probed, tmp_path / "chromium")
+    page = html.fromstring(dom)
+    cases = junit_cases(xml)
+    runs = {nodeid for nodeid in cases if nodeid.startswith("e2e-runs::")}
+    with_rule = {n for n in runs if api_errors_in_log.name in cases[n].findings}
+    assert 0 < len(with_rule) < len(runs)
+
+    # The rows the browser displays: every run, then only those with the rule's finding,
+    # also after pytest-html rebuilt the table to sort it, then every run again.
+    seen = json.loads(page.xpath("//body/@data-probe")[0])
+    assert set(seen["all"]) == runs
+    assert set(seen["filtered"]) == with_rule
+    assert set(seen["sorted"]) == with_rule
+    assert set(seen["again"]) == runs
+
+    # The audit columns are rendered with the run's values.
+    heads = [th.text_content() for th in page.xpath("//thead[@id='results-table-head']//th")]
+    assert heads[2:9] == [
+        "run",
+        "status",
+        "exit code",
+        "tokens",
+        "patch bytes",
+        "failure class",
+        "findings",
+    ]
+    api_run = "e2e-runs::state/runs/sglang/trae/gpt-5/2025-11-14_21-05-32/sglang_000_021f76e4"
+    [row] = page.xpath(f"//tbody[@id='{api_run}']/tr[contains(@class, 'collapsible')]")
+    [exit_code] = row.xpath("./td[contains(@class, 'col-e2eExit')]")
+    assert (
+        exit_code.xpath("./u[@hidden]")
+        and exit_code.xpath("./u")[0].tail == cases[api_run].props["e2e.exit_code"]
+    )
+    names = row.xpath("./td[contains(@class, 'col-e2eFindings')]/*[self::b or self::i]/text()")
+    assert names == cases[api_run].findings
+
+    # Two charts, inline SVG with bars, and nothing in the page that loads from a network.
+    charts = page.xpath("//*[local-name()='svg'][contains(@class, 'e2e-chart')]")
+    assert len(charts) == 2
+    for chart in charts:
+        assert chart.xpath(".//*[local-name()='rect'][@data-count]")
+    fetched = page.xpath("//*[@src[starts-with(., 'http')] or @href[starts-with(., 'http')]]")
+    assert [el.get("href") for el in fetched] == ["https://pypi.python.org/pypi/pytest-html"]

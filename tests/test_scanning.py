@@ -326,3 +326,23 @@ def test_retry_count_is_what_the_retry_pattern_finds(text: str) -> None:
 )
 def test_content_end_is_where_rstrip_cuts(block: str) -> None:
     assert logs._content_end(block) == len(block.rstrip())
+
+
+def test_the_one_search_prefilter_lets_through_every_line_a_signature_matches() -> None:
+    # Each signature's own example lines, and every line of the bundled logs.
+    lines = [
+        line
+        for path in sorted(RUNS.rglob("*_std*.txt"))
+        for line in path.read_text(errors="replace").split("\n")
+    ]
+    lines += [
+        "openai.RateLimitError: Error code: 429 - rate",
+        "TypeError: TraeConfig.__init__() got an unexpected keyword argument 'x'",
+        "ModuleNotFoundError: No module named 'trae_agent'",
+        "OPENAI_API_KEY is ${OPENAI_API_KEY}",
+        "Claude API call failed: overloaded_error",
+    ]
+    for line in lines:
+        matched = next((sig for sig in SIGNATURES if sig.pattern.search(line)), None)
+        prefilter = signatures._ANY_SIGNATURE_RE.search(line) is not None
+        assert prefilter is (matched is not None), line

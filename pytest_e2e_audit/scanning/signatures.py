@@ -164,9 +164,15 @@ def classify(line: str) -> Signature | None:
     Rows of TRAE's boxed panels are skipped: they repeat, truncated, an error already
     printed in full on its own line, or show tool output rather than API traffic.
     """
-    if line.lstrip().startswith(_PANEL_PREFIXES):
+    if line.lstrip().startswith(_PANEL_PREFIXES) or _ANY_SIGNATURE_RE.search(line) is None:
         return None
     for sig in SIGNATURES:
         if sig.pattern.search(line):
             return sig
     return None
+
+
+_ANY_SIGNATURE_RE = re.compile("|".join(f"(?:{sig.pattern.pattern})" for sig in SIGNATURES))
+"""Whether any signature matches, in one search: most lines the trigger lets through match
+none, and the ordered loop in ``classify`` (first kind in catalogue order) runs only for the
+others."""
