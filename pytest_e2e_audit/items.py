@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -110,6 +112,15 @@ def safe_properties(props: list[tuple[str, object]]) -> list[tuple[str, object]]
     """Property values as one clean, bounded line each: they cross process boundaries
     (xdist) and land in XML, HTML and logs."""
     return [(k, clean(v, MAX_MESSAGE) if isinstance(v, str) else v) for k, v in props]
+
+
+def relative_to_root(path: str, root: Path) -> str:
+    """``path`` relative to ``root`` with ``..`` where needed, or ``path`` itself when they
+    share nothing (another drive): what pytest's ``bestrelpath`` gives for absolute paths."""
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:
+        return path
 
 
 RunResult = tuple[list[Finding], list[tuple[str, object]], dict[str, Any]]
@@ -296,3 +307,11 @@ class RunItem(AuditItem):
         # attribute: folder names are untrusted, so only clean text leaves here.
         path = Path(clean(str(self.ref.path / self.ref.record), 4096))
         return path, None, f"e2e run {clean(self.ref.run_id, 300)}"
+
+    @functools.cached_property
+    def location(self) -> tuple[str, int | None, str]:
+        """pytest's ``(relfspath, lineno, domain)``, computed as pytest does but without its
+        session-wide cache of relative paths, which would keep one entry per run (about a
+        kilobyte each) for the whole session."""
+        path, line, domain = self.reportinfo()
+        return relative_to_root(os.path.abspath(path), self.config.rootpath), line, domain

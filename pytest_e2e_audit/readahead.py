@@ -73,7 +73,10 @@ def workers_wanted(config: pytest.Config, value: str | None, source: str) -> int
     number (0 is off); anything else is a usage error naming ``source``."""
     text = (value or "auto").strip().lower()
     if text == "auto":
-        wanted = 1 if (os.cpu_count() or 1) > 1 else 0
+        # The main process runs pytest's own work per item, about as long as a worker takes
+        # to read a run: two workers keep it fed; a third is margin on a larger machine.
+        cores = os.cpu_count() or 1
+        wanted = min(cores, 3) if cores > 1 else 0
     elif text.isdigit() and len(text) <= 3:
         wanted = int(text)
     else:

@@ -148,6 +148,13 @@ class MultiRunStage:
             digest = RunDigest.from_dict(data)
             self.digests[digest.run_id] = digest
 
+    @pytest.hookimpl(trylast=True, specname="pytest_runtest_logreport")
+    def forget_digest(self, report: pytest.TestReport) -> None:
+        """Once every plugin has seen the report (JUnit, HTML, the summary, the stage), its
+        digest is dropped: the stage keeps its own copy, and pytest keeps every report until
+        the session ends (about a kilobyte per run)."""
+        report.__dict__.pop(REPORT_ATTR, None)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         result = yield

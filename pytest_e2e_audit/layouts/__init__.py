@@ -16,19 +16,35 @@ from .._text import clean
 from ..records import FileIssue, GroupRecord, RunRecord
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, init=False)
 class RunRef:
-    """A run found at collection time: where it is, nothing read yet."""
+    """A run found at collection time: where it is, nothing read yet.
+
+    One lives for the whole session per run, so it is kept small: the folder is held as a
+    string (a ``Path`` costs about half a kilobyte more) and ``path`` makes one on demand."""
 
     run_id: str
     """Run folder relative to the results root (POSIX), ``.`` for the root itself."""
-    path: Path
+    folder: str
     """Absolute run folder."""
     record: str
     """Main record file name inside the folder."""
-    problem: str | None = None
+    problem: str | None
     """Set for a folder of the tree that could not be walked (not listable, a link out of
     the root): runs in it may be lost, so it is audited as an unreadable run."""
+
+    def __init__(
+        self, run_id: str, path: str | os.PathLike[str], record: str, problem: str | None = None
+    ) -> None:
+        object.__setattr__(self, "run_id", run_id)
+        object.__setattr__(self, "folder", os.fspath(path))
+        object.__setattr__(self, "record", record)
+        object.__setattr__(self, "problem", problem)
+
+    @property
+    def path(self) -> Path:
+        """Absolute run folder."""
+        return Path(self.folder)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,11 @@ class _Loader:
     field_issues: list[FieldIssue] = field(default_factory=list)
     locations: dict[str, Location] = field(default_factory=dict)
     log_names: dict[str, str] = field(default_factory=dict)
+    folder: Path = field(init=False)
+    """The run folder (``ref.path`` makes a new ``Path`` each time)."""
+
+    def __post_init__(self) -> None:
+        self.folder = self.ref.path
 
     # -- files ---------------------------------------------------------------------------
 
@@ -95,7 +100,7 @@ class _Loader:
 
         Every read passes it on, so a file swapped after this check is refused."""
         try:
-            return check_file(self.ref.path / name, self.root)
+            return check_file(self.folder / name, self.root)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=name, problem=exc.problem))
             return None
@@ -105,7 +110,7 @@ class _Loader:
         if st is None:
             return None
         try:
-            return load_json(self.ref.path / name, expected=st)
+            return load_json(self.folder / name, expected=st)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=name, problem=exc.problem))
             return None
@@ -117,7 +122,7 @@ class _Loader:
             "run_id": self.ref.run_id,
             "layout": PerfAgentsLayout.name,
             "record_file": JOURNAL,
-            "item_id": self.ref.path.name,
+            "item_id": self.folder.name,
             "known_statuses": KNOWN_STATUSES,
             "groups": (
                 ("batch", self.ref.run_id.rsplit("/", 1)[0] if "/" in self.ref.run_id else "."),
@@ -139,7 +144,7 @@ class _Loader:
             task_key=task_key,
             identity=_identity(
                 task_key,
-                self.ref.path.name,
+                self.folder.name,
                 meta,
                 agent_key or _str(meta.get("agent")) or base.get("agent"),
                 _str(meta.get("model")) or base.get("model"),
@@ -205,7 +210,7 @@ class _Loader:
             self._mark_record_issue()
             return None
         try:
-            doc = load_json(self.ref.path / JOURNAL, check_duplicates=True, expected=st)
+            doc = load_json(self.folder / JOURNAL, check_duplicates=True, expected=st)
         except FileProblem as exc:
             self.issues.append(FileIssue(file=JOURNAL, problem=exc.problem, is_record=True))
             return None
@@ -350,7 +355,7 @@ class _Loader:
                 size = st.st_size
                 try:
                     scan = scan_log(
-                        self.ref.path / name,
+                        self.folder / name,
                         size,
                         keep_last_line=(prefix == "claude_code"),
                         expected=st,
@@ -379,7 +384,7 @@ class _Loader:
         if st is None:
             return None
         try:
-            return scan_trajectory(self.ref.path / "trajectory.json", st.st_size, expected=st)
+            return scan_trajectory(self.folder / "trajectory.json", st.st_size, expected=st)
         except FileProblem as exc:
             self.issues.append(FileIssue(file="trajectory.json", problem=exc.problem))
             return None
@@ -393,7 +398,7 @@ class _Loader:
         if st is not None:
             facts["bytes"] = st.st_size
             try:
-                content = _patch_content(self.ref.path / name, st, self.options.scope_ignore)
+                content = _patch_content(self.folder / name, st, self.options.scope_ignore)
                 facts.update(content)
             except FileProblem as exc:
                 self.issues.append(FileIssue(file=name, problem=exc.problem))
@@ -416,7 +421,7 @@ class _Loader:
         if st is None:
             return None
         try:
-            with open_binary(self.ref.path / name, st) as fh:
+            with open_binary(self.folder / name, st) as fh:
                 for block, _ in iter_line_blocks(fh):
                     first = block.split("\n", 1)[0]
                     # Plain json: only line 1 is ever cited, so no line map is needed.
