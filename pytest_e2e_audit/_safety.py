@@ -114,6 +114,7 @@ def refuse_writes_into(config: pytest.Config, results: Path) -> None:
         ("--e2e-rerun-list", getattr(config.option, "e2e_rerun_list", None)),
         ("--e2e-markdown", getattr(config.option, "e2e_markdown", None)),
         ("--e2e-json", getattr(config.option, "e2e_json", None)),
+        ("--e2e-digests", getattr(config.option, "e2e_digests", None)),
     ]
     if config.pluginmanager.has_plugin("cacheprovider"):
         cache_dir = config.rootpath / str(config.getini("cache_dir"))

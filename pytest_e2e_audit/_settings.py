@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -18,6 +18,7 @@ from .baseline import Exemptions, load_baseline
 from .findings import Severity
 from .layouts import Layout, LoadOptions
 from .rules import Rule, RuleContext, RuleKind
+from .shards import parse_shard
 from .waivers import load_waivers
 
 DEFAULT_MIN_DURATION = 10.0
@@ -65,6 +66,12 @@ class AuditSettings:
     """Failing runs printed in full in the terminal; 0 for all."""
     exemptions: Exemptions = field(default_factory=Exemptions)
     """Waivers and baseline in force (``--e2e-waivers``, ``--e2e-baseline``)."""
+    shard: tuple[int, int] | None = None
+    """``(K, N)``: only part K of N of the runs is audited (``--e2e-shard``)."""
+    digests_out: Path | None = None
+    """Where to write the runs' digests (``--e2e-digests``), absolute; None for nowhere."""
+    merge: tuple[Path, ...] = ()
+    """Digests files of a sharded audit to merge (``--e2e-merge``), absolute."""
 
     @functools.cached_property
     def rule_names(self) -> tuple[str, ...]:
@@ -250,6 +257,26 @@ OPTIONS: tuple[Option, ...] = (
         "--e2e-batch-gap",
         "PP",
         "Percentage points a batch's success rate may differ from the dataset's (default: 30)",
+    ),
+    Option(
+        "--e2e-shard",
+        "K/N",
+        "Audit part K of N of the runs, split by batch folder; write their digests with "
+        "--e2e-digests for an --e2e-merge session",
+    ),
+    Option(
+        "--e2e-digests",
+        "FILE",
+        "Write the audited runs' digests to FILE (for --e2e-merge)",
+        path=True,
+    ),
+    Option(
+        "--e2e-merge",
+        "FILE",
+        "Run the dataset and claim checks over the digests files of every part of a sharded "
+        "audit, reading no run",
+        ini_type="linelist",
+        repeat=True,
     ),
     Option(
         "--e2e-readahead",
@@ -483,7 +510,54 @@ def build_settings(
         json_report=json_path[0] if json_path else None,
         max_failures=count("e2e_max_failures", 50, low=0),
         exemptions=exemptions,
+        **_sharding(config, source, results, claims),
     )
+
+
+def merge_option(config: pytest.Config) -> tuple[Path, ...]:
+    """The digests files to merge (``--e2e-merge``, relative to the invocation folder; the
+    ini key's relative to the ini file), or none."""
+    source = _Source(config)
+    files, where = source.values("e2e_merge", "e2e_merge")
+    if where.startswith("--"):
+        base = config.invocation_params.dir
+    else:
+        base = config.inipath.parent if config.inipath else config.rootpath
+    return tuple((base / name).resolve() for name in files)
+
+
+def _sharding(
+    config: pytest.Config,
+    source: _Source,
+    results: Path | None,
+    claims: tuple[Path, str] | None,
+) -> dict[str, Any]:
+    """``--e2e-shard``, ``--e2e-digests`` and ``--e2e-merge``, checked against each other."""
+    text, where = source.value("e2e_shard", "e2e_shard")
+    shard = parse_shard(text, where) if text is not None else None
+    out = path_option(config, config.getoption("e2e_digests"), "--e2e-digests", "e2e_digests")
+    merge = merge_option(config)
+    if shard is not None and results is None:
+        raise pytest.UsageError(f"{where}: a part of a tree needs --e2e-results")
+    if shard is not None and out is None:
+        raise pytest.UsageError(
+            f"{where}: write the part's digests with --e2e-digests=FILE; the dataset checks "
+            "run over every part's digests in an --e2e-merge session"
+        )
+    if shard is not None and claims is not None:
+        raise pytest.UsageError(
+            f"{claims[1]}: claims are checked against every run: give them to the --e2e-merge "
+            "session, not to a part"
+        )
+    if merge and (results is not None or shard is not None):
+        raise pytest.UsageError(
+            "--e2e-merge: a merge session reads no runs; leave out --e2e-results and --e2e-shard"
+        )
+    for path in merge:
+        if not path.is_file():
+            state = "is not a file" if path.exists() else "does not exist"
+            raise pytest.UsageError(f"--e2e-merge: {path} {state}")
+    return {"shard": shard, "digests_out": out[0] if out else None, "merge": merge}
 
 
 def _exemptions(

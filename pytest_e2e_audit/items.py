@@ -19,6 +19,7 @@ from .findings import Finding, Location, Severity
 from .layouts import Layout, RunRef, load_run, walk
 from .records import RunRecord
 from .rules import Rule, RuleKind, apply_rules
+from .shards import shard_of
 
 SETTINGS_KEY = pytest.StashKey[AuditSettings]()
 RUNS_NODEID = "e2e-runs"
@@ -162,6 +163,8 @@ class ResultsCollector(pytest.Collector):
         ordered = sorted([*refs, *tree.problems], key=lambda ref: ref.run_id.split("/"))
         used: dict[str, int] = {}
         total = len(ordered)
+        chosen = layout or settings.layouts[0]
+        mine = self._shard(settings, chosen, ordered)
         for ref in ordered:
             name = node_name(ref.run_id)
             if name in used:
@@ -169,9 +172,24 @@ class ResultsCollector(pytest.Collector):
                 name = f"{name}~{used[name]}"
             else:
                 used[name] = 1
-            yield RunItem.from_parent(
-                self, name=name, ref=ref, layout=layout or settings.layouts[0], tree_runs=total
+            if mine is not None and chosen.shard_key(ref) not in mine:
+                continue
+            yield RunItem.from_parent(self, name=name, ref=ref, layout=chosen, tree_runs=total)
+
+    @staticmethod
+    def _shard(settings: AuditSettings, layout: Layout, refs: Sequence[RunRef]) -> set[str] | None:
+        """The folders of this session's part (``--e2e-shard``), or None for every run."""
+        if settings.shard is None:
+            return None
+        k, n = settings.shard
+        mine, folders = shard_of([layout.shard_key(ref) for ref in refs], settings.shard)
+        if folders < n:
+            raise CollectionProblem(
+                f"--e2e-shard={k}/{n}: the runs lie in {folders} folder"
+                f"{'' if folders == 1 else 's'} that a part must keep whole (batches); split "
+                f"it into at most {folders} part{'' if folders == 1 else 's'}"
             )
+        return mine
 
     def repr_failure(  # type: ignore[override]
         self, excinfo: pytest.ExceptionInfo[BaseException]

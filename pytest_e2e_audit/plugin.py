@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
 from . import hookspecs
 from ._safety import check_config_outside, check_tree_location, early_results, refuse_writes_into
-from ._settings import AuditSettings, add_options, build_settings, claims_option, results_option
+from ._settings import (
+    AuditSettings,
+    add_options,
+    build_settings,
+    claims_option,
+    merge_option,
+    results_option,
+)
 from .catalogue import BUILTIN
 from .claims.items import CLAIMS_KEY
 from .claims.model import load_claims
@@ -20,8 +29,9 @@ from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
 from .layouts.projectscylla import ProjectScyllaLayout
 from .readahead import ReadAheadPlugin, workers_wanted
-from .reporting import AuditSummary, JsonWriter, JunitTotals
+from .reporting import AuditSummary, DigestsWriter, JsonWriter, JunitTotals
 from .rules import Rule
+from .shards import read_digests
 from .stage import MultiRunStage, attach
 
 
@@ -57,11 +67,15 @@ def pytest_e2e_audit_rules() -> list[Rule]:
 def pytest_configure(config: pytest.Config) -> None:
     results = results_option(config)
     claims = claims_option(config)
-    if results is None and claims is None:
+    if results is None and claims is None and not merge_option(config):
         return
     layouts = [layout for group in config.hook.pytest_e2e_audit_layouts() for layout in group]
     rules = [entry for group in config.hook.pytest_e2e_audit_rules() for entry in group]
     settings = build_settings(config, results, layouts, rules, claims)
+    merged = read_digests(settings.merge, "--e2e-merge") if settings.merge else None
+    if merged is not None:
+        # The merged tree's folder names the figures; nothing is read from it.
+        settings = dataclasses.replace(settings, results=Path(merged.results))
     if results is not None:
         check_tree_location(results, "--e2e-results")
         refuse_writes_into(config, results)
@@ -95,6 +109,13 @@ def pytest_configure(config: pytest.Config) -> None:
             settings, stage, forced_no_tb, forced_no_tb and not _chose_report_chars(config)
         )
         config.pluginmanager.register(summary, "e2e-audit-summary")
+        if merged is not None:
+            stage.digests.update((d.run_id, d) for d in merged.digests)
+            summary.absorb(merged)
+        if settings.digests_out is not None:
+            config.pluginmanager.register(
+                DigestsWriter(summary, settings.digests_out), "e2e-audit-digests"
+            )
         xmlpath = getattr(config.option, "xmlpath", None)
         if xmlpath:
             target = config.invocation_params.dir / str(xmlpath)
@@ -144,7 +165,8 @@ def _audit_collectors(
 ) -> list[pytest.Item | pytest.Collector]:
     """The results tree's collector, with ``--e2e-results`` (claims are not collected: the
     multi-run stage runs them after the run items)."""
-    return [_results_collector(session)] if settings.results is not None else []
+    collect = settings.results is not None and not settings.merge
+    return [_results_collector(session)] if collect else []
 
 
 class _AuditOnlyCollection:

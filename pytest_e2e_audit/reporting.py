@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from . import github, jsonreport
+from . import github, jsonreport, shards
 from ._settings import AuditSettings
 from ._text import clean, plural
 from .baseline import ExemptionLedger
@@ -93,6 +93,31 @@ class JsonWriter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not session.config.option.collectonly:
             jsonreport.write(self.summary.json_report(), self.path)
+
+
+@dataclass(eq=False)  # a plugin object must stay hashable
+class DigestsWriter:
+    """Writes ``--e2e-digests`` once every run reported: what an ``--e2e-merge`` session
+    runs the dataset checks over. A partial session says so in the file, and the merge
+    refuses it."""
+
+    summary: AuditSummary
+    path: Path
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if session.config.option.collectonly:
+            return
+        settings = self.summary.settings
+        digests = sorted(self.summary.stage.digests.values(), key=lambda d: d.run_id)
+        header = shards.Header(
+            results=str(settings.results),
+            shard=settings.shard or (1, 1),
+            tree_runs=max((d.tree_runs for d in digests), default=0),
+            runs=len(digests),
+            complete=not (self.summary.not_audited or self.summary.lost),
+        )
+        shards.write_digests(self.path, header, digests)
 
 
 @dataclass(eq=False)  # a plugin object must stay hashable
@@ -523,6 +548,29 @@ class AuditSummary:
                 )
         return lines
 
+    merged_parts: int = 0
+    """Parts of a sharded audit whose digests this (``--e2e-merge``) session merged."""
+
+    def absorb(self, merged: shards.Merged) -> None:
+        """Count the runs of a sharded audit from their digests, as their reports would have
+        been counted (the merge session reads no run and gets no run report)."""
+        tally = self.tallies["run"]
+        self.merged_parts = merged.parts
+        for digest in sorted(merged.digests, key=lambda d: d.run_id):
+            tally.items += 1
+            tally.with_finding.update(digest.findings)
+            tally.failing.update(digest.failing)
+            for name in digest.findings:
+                self.runs_by_rule.setdefault(name, []).append(digest.run_id)
+            if digest.failing:
+                self.failing_runs.append(digest.run_id)
+            if digest.failure_class:
+                tally.classes[digest.failure_class] += 1
+                self.by_class.setdefault(digest.failure_class, []).append(digest.run_id)
+            if digest.status == "success":
+                self.reported_success += 1
+                self.verified_success += digest.verified is not False
+
     @property
     def runs(self) -> int:
         return self.tallies["run"].items
@@ -597,8 +645,17 @@ class AuditSummary:
             tr.write_line("reports: " + "; ".join(shown))
 
     def _runs_summary(self, tr: pytest.TerminalReporter) -> None:
+        where = f"audited under {self.settings.results}"
+        if self.merged_parts:
+            where = (
+                f"merged from the digests of {plural(self.merged_parts, 'part')} of the audit "
+                f"of {self.settings.results} (each part's runs failed in its own session)"
+            )
+        elif self.settings.shard is not None:
+            k, n = self.settings.shard
+            where += f" (part {k} of {n}; the dataset checks run in the --e2e-merge session)"
         tr.write_line(
-            f"{plural(self.runs, 'run')} audited under {self.settings.results}; "
+            f"{plural(self.runs, 'run')} {where}; "
             f"items fail on findings at {self.settings.fail_on.label} or above"
         )
         self._rule_table(tr, "run")

@@ -195,7 +195,9 @@ class MultiRunStage:
         if settings.results is not None and self.digests:
             # The figures are printed whatever rules are active; the items exist to check.
             self.dataset = Dataset.from_digests(self.digests.values())
-            if settings.rules_of("dataset"):
+            # A part of a sharded audit leaves the dataset to the merge session; the merge
+            # session leaves the batches to the parts (each holds its batches whole).
+            if settings.rules_of("dataset") and settings.shard is None:
                 built.append(
                     DatasetItem.from_parent(
                         session,
@@ -204,7 +206,7 @@ class MultiRunStage:
                         dataset=self.dataset,
                     )
                 )
-            if settings.rules_of("group"):
+            if settings.rules_of("group") and not settings.merge:
                 for group in self.dataset.groups:
                     built.append(
                         GroupItem.from_parent(

@@ -101,6 +101,12 @@ class Layout(abc.ABC):
     def load(self, ref: RunRef, root: Path, options: LoadOptions) -> RunRecord:
         """Read one run. Must not raise for bad input: report it in the record instead."""
 
+    def shard_key(self, ref: RunRef) -> str:
+        """The folder that keeps a run in one part of a sharded audit (``--e2e-shard``): every
+        run a group rule looks at together must share it. The run folder's parent (the batch)
+        unless the layout says otherwise."""
+        return ref.run_id.rsplit("/", 1)[0] if "/" in ref.run_id else "."
+
     def load_group(self, kind: str, key: str, root: Path) -> GroupRecord | None:
         """Read what a group's own files say (summaries of its runs), or None when the
         layout keeps none. Called once per group, after the run items, in the process that

@@ -100,6 +100,14 @@ class ProjectScyllaLayout(Layout):
             if RunPath.parse(folder.rel) is not None:
                 yield RunRef(folder.rel, folder.path, RECORD)
 
+    def shard_key(self, ref: RunRef) -> str:
+        # The folder above the experiment: a batch of experiments, whose summary is held
+        # against all of them, stays in one part (and so does each experiment).
+        where = RunPath.parse(ref.run_id)
+        if where is None or where.experiment == ".":
+            return "."
+        return where.experiment.rsplit("/", 1)[0] if "/" in where.experiment else "."
+
     def load(self, ref: RunRef, root: Path, options: LoadOptions) -> RunRecord:
         return _Loader(ref, root).load()
 
