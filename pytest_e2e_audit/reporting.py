@@ -479,10 +479,15 @@ class AuditSummary:
         if exemptions.waivers is not None:
             where = exemptions.waivers.path
             count = len(exemptions.waivers.waivers)
+            active = [
+                w
+                for w in exemptions.waivers.waivers
+                if ledger.used[w.index] and not w.expired(exemptions.today)
+            ]
             lines.append(
                 (
                     f"waivers: {plural(ledger.waived, 'finding')} waived by "
-                    f"{plural(count, 'waiver')} from {where}",
+                    f"{len(active):,} of the {plural(count, 'waiver')} in {where}",
                     False,
                 )
             )
