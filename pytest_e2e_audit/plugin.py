@@ -28,7 +28,7 @@ from .items import RUNS_NODEID, SETTINGS_KEY, ResultsCollector
 from .layouts import Layout
 from .layouts.perf_agents import PerfAgentsLayout
 from .layouts.projectscylla import ProjectScyllaLayout
-from .readahead import ReadAheadPlugin, workers_wanted
+from .readahead import CollectorTuning, ReadAheadPlugin, workers_wanted
 from .reporting import AuditSummary, DigestsWriter, JsonWriter, JunitTotals
 from .rules import Rule
 from .shards import read_digests
@@ -95,6 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.tbstyle = "no"
     if settings.audit_only:
         config.pluginmanager.register(_AuditOnlyCollection(settings), "e2e-audit-collection")
+        config.pluginmanager.register(CollectorTuning(), "e2e-audit-gc")
     else:
         config.pluginmanager.register(_MixedCollection(settings), "e2e-audit-collection")
     html = html_active(config)

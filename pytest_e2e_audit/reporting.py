@@ -672,11 +672,17 @@ class AuditSummary:
         if not success_rules:
             tr.write_line("verified success: not computed (every success rule is off)")
         else:
+            tally = self.tallies["run"]
+            broken = sorted(
+                ((tally.with_finding[r.name], r.name) for r in success_rules),
+                key=lambda pair: (-pair[0], pair[1]),
+            )
+            which = ", ".join(f"{name} on {count:,}" for count, name in broken if count)
             tr.write_line(
                 f"verified success: {self.verified_success:,} of {self.runs:,} runs "
                 f"({_pct(self.verified_success, self.runs)}); "
                 f"{self.reported_success - self.verified_success:,} recorded successes break "
-                f"a success rule ({', '.join(r.name for r in success_rules)})",
+                f"a success rule{f' ({which})' if which else ''}",
                 bold=True,
             )
         if self.stage.dataset is not None:

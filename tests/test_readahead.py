@@ -7,6 +7,7 @@ process with other threads, such as an xdist worker running this suite, and it f
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -225,3 +226,31 @@ def _processes() -> list[str]:
             except OSError:
                 continue
     return out
+
+
+GC_PROBE = """
+import gc
+
+seen = []
+
+
+def pytest_runtest_logreport(report):
+    seen.append(gc.get_threshold())
+
+
+def pytest_unconfigure(config):
+    print(f"GC DURING {sorted(set(seen))} AFTER {gc.get_threshold()}")
+"""
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["audit only", "with tests"])
+def test_the_collector_runs_less_often_only_while_audit_items_run(
+    pytester: pytest.Pytester, mixed: bool
+) -> None:
+    pytester.makeconftest(GC_PROBE)
+    before = gc.get_threshold()
+    args = [str(pytester.makepyfile(test_x="def test_x():\n    pass\n"))] if mixed else []
+    result = pytester.runpytest(*audit_args(EXAMPLES, "--e2e-readahead=0"), *args, "-s")
+    during = [readahead.GC_THRESHOLDS] if not mixed else [before]
+    result.stdout.fnmatch_lines([f"GC DURING {during} AFTER {before}"])
+    assert gc.get_threshold() == before
