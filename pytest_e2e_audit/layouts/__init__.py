@@ -200,6 +200,12 @@ def walk(root: Path) -> Tree:
             )
             continue
         for entry in listed:
+            try:
+                if not entry.is_symlink() and not entry.is_dir(follow_symlinks=False):
+                    files.append(entry.name)  # the common case: no Path, no stat
+                    continue
+            except OSError:
+                pass  # inspected again below, where the problem is recorded
             child_rel = entry.name if rel == "." else f"{rel}/{entry.name}"
             child = Path(entry.path)
             try:
