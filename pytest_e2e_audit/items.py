@@ -118,6 +118,9 @@ def safe_properties(props: list[tuple[str, object]]) -> list[tuple[str, object]]
 def relative_to_root(path: str, root: Path) -> str:
     """``path`` relative to ``root`` with ``..`` where needed, or ``path`` itself when they
     share nothing (another drive): what pytest's ``bestrelpath`` gives for absolute paths."""
+    base = str(root)
+    if path.startswith(base) and path[len(base) : len(base) + 1] == os.sep:
+        return path[len(base) + 1 :]  # the common case, without relpath's normalising
     try:
         return os.path.relpath(path, root)
     except ValueError:
@@ -318,18 +321,21 @@ class RunItem(AuditItem):
             )
 
     def evidence_path(self, location: Location, settings: AuditSettings) -> Path | None:
-        return self.ref.path / location.file
+        return Path(self.ref.folder, location.file)
+
+    def _record_path(self) -> str:
+        # pytest prints it (with -v, --tb=short/long) and writes it into JUnit's file=
+        # attribute: folder names are untrusted, so only clean text leaves here.
+        return clean(os.path.join(self.ref.folder, self.ref.record), 4096)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        # pytest prints both (with -v, --tb=short/long) and writes them into JUnit's file=
-        # attribute: folder names are untrusted, so only clean text leaves here.
-        path = Path(clean(str(self.ref.path / self.ref.record), 4096))
-        return path, None, f"e2e run {clean(self.ref.run_id, 300)}"
+        return Path(self._record_path()), None, f"e2e run {clean(self.ref.run_id, 300)}"
 
     @functools.cached_property
     def location(self) -> tuple[str, int | None, str]:
         """pytest's ``(relfspath, lineno, domain)``, computed as pytest does but without its
         session-wide cache of relative paths, which would keep one entry per run (about a
         kilobyte each) for the whole session."""
-        path, line, domain = self.reportinfo()
-        return relative_to_root(os.path.abspath(path), self.config.rootpath), line, domain
+        path = os.path.abspath(self._record_path())
+        domain = f"e2e run {clean(self.ref.run_id, 300)}"
+        return relative_to_root(path, self.config.rootpath), None, domain
