@@ -26,7 +26,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -203,15 +203,6 @@ class ReadAhead:
             process.join(timeout=5)
 
 
-def index_of(items: Sequence[pytest.Item], wanted: type) -> dict[str, int]:
-    """Positions of the ``wanted`` items in the order pytest will run them, by node id."""
-    out: dict[str, int] = {}
-    for item in items:
-        if isinstance(item, wanted):
-            out[item.nodeid] = len(out)
-    return out
-
-
 class ReadAheadPlugin:
     """Starts the read-ahead when the run items are about to run, and stops it after."""
 
@@ -231,8 +222,9 @@ class ReadAheadPlugin:
 
     def _start(self, session: pytest.Session) -> None:
         settings = session.config.stash[SETTINGS_KEY]
-        order = index_of(session.items, RunItem)
+        # In the order pytest will run them (after deselection, reordering plugins, -k).
         runs = [item for item in session.items if isinstance(item, RunItem)]
+        order = {item.nodeid: index for index, item in enumerate(runs)}
 
         def compute(index: int) -> RunResult:
             item = runs[index]
