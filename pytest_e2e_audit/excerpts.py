@@ -9,6 +9,7 @@ reach the line, a few lines, each one ``clean``ed (redacted, one line, shortened
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -73,7 +74,7 @@ def read_lines(path: Path, line: int, roots: Sequence[Path]) -> tuple[tuple[int,
         return None
     try:
         real = path.resolve()
-        if not any(real.is_relative_to(root.resolve()) for root in roots):
+        if not any(real.is_relative_to(_real(root)) for root in roots):
             return None
         if not stat.S_ISREG(os.stat(real).st_mode):
             return None  # a FIFO or device would block or never end
@@ -81,6 +82,12 @@ def read_lines(path: Path, line: int, roots: Sequence[Path]) -> tuple[tuple[int,
             return _around(fh, line)
     except (OSError, RuntimeError, ValueError):  # RuntimeError: a link loop (Python < 3.13)
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _real(root: Path) -> Path:
+    """A root with its links resolved: the same few roots are asked for per excerpt."""
+    return root.resolve()
 
 
 def _around(fh: Any, target: int) -> tuple[tuple[int, str], ...] | None:
