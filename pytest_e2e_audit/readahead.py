@@ -14,7 +14,8 @@ it is not, so the outcome is the same either way:
 
 It is off under pytest-xdist (workers already use the cores), with one core, where ``fork``
 is not the way processes start (only Linux and the BSDs are relied on), when the process
-already runs other threads (forking them is unsafe), and with ``--e2e-readahead=0``.
+already runs other threads, counted by the system (forking them is unsafe), and with
+``--e2e-readahead=0``.
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ def workers_wanted(config: pytest.Config, value: str | None, source: str) -> int
     return wanted
 
 
+def _threads() -> int:
+    """Threads of this process, those started outside ``threading`` included (execnet's,
+    an embedding program's): forking a process with other threads can deadlock the child."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
 def _can_fork() -> bool:
     return (
         sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
@@ -122,7 +132,7 @@ class ReadAhead:
     def start(self) -> bool:
         """Fork the workers and send the first window of chunks; False when it cannot."""
         global _COMPUTE
-        if self.count == 0 or self.workers == 0 or threading.active_count() > 1:
+        if self.count == 0 or self.workers == 0 or _threads() > 1:
             return False
         # Buffered output would be written again by each worker when it exits.
         for stream in (sys.stdout, sys.stderr):

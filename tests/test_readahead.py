@@ -254,3 +254,26 @@ def test_the_collector_runs_less_often_only_while_audit_items_run(
     during = [readahead.GC_THRESHOLDS] if not mixed else [before]
     result.stdout.fnmatch_lines([f"GC DURING {during} AFTER {before}"])
     assert gc.get_threshold() == before
+
+
+def test_no_read_ahead_in_a_process_with_threads_threading_does_not_know() -> None:
+    # execnet (an xdist worker running an inline pytester session) starts its threads with
+    # _thread, which threading.active_count() does not see; the system's count does.
+    import _thread
+    import time
+
+    stop = []
+
+    def idle() -> None:
+        while not stop:
+            time.sleep(0.01)
+
+    _thread.start_new_thread(idle, ())
+    try:
+        time.sleep(0.05)
+        ahead = readahead.ReadAhead(lambda index: index, 3, workers=1)
+        started = ahead.start()
+        ahead.close()
+        assert started is False
+    finally:
+        stop.append(True)
