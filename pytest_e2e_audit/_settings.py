@@ -514,6 +514,11 @@ def build_settings(
     )
 
 
+def readahead_option(config: pytest.Config) -> tuple[str | None, str]:
+    """``--e2e-readahead`` (or its ini twin) as given, and where it was set."""
+    return _Source(config).value("e2e_readahead", "e2e_readahead")
+
+
 def merge_option(config: pytest.Config) -> tuple[Path, ...]:
     """The digests files to merge (``--e2e-merge``, relative to the invocation folder; the
     ini key's relative to the ini file), or none."""

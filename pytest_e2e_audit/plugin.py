@@ -18,6 +18,7 @@ from ._settings import (
     build_settings,
     claims_option,
     merge_option,
+    readahead_option,
     results_option,
 )
 from .catalogue import BUILTIN
@@ -81,7 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
         refuse_writes_into(config, results)
     config.stash[SETTINGS_KEY] = settings
     if results is not None:
-        workers = workers_wanted(config, *_readahead_value(config))
+        workers = workers_wanted(config, *readahead_option(config))
         if workers:
             config.pluginmanager.register(ReadAheadPlugin(workers), "e2e-audit-readahead")
     if settings.claims_file is not None:
@@ -137,14 +138,6 @@ def pytest_runtest_makereport(
     if call.when == "call":
         attach(item, report)
     return report
-
-
-def _readahead_value(config: pytest.Config) -> tuple[str | None, str]:
-    flag = config.getoption("e2e_readahead")
-    if flag is not None:
-        return str(flag), "--e2e-readahead"
-    ini = str(config.getini("e2e_readahead") or "").strip()
-    return (ini or None), "e2e_readahead"
 
 
 def _chose_report_chars(config: pytest.Config) -> bool:

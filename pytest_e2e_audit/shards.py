@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,9 +159,9 @@ def read_digests(paths: Sequence[Path], where: str) -> Merged:
             f"{'them are' if len(missing) > 1 else 'it are'} not audited "
             "(give every part's digests file)"
         )
-    ids = [d.run_id for d in digests]
-    if len(set(ids)) != len(ids):
-        twice = sorted({i for i in ids if ids.count(i) > 1})[:5]
+    counted = Counter(d.run_id for d in digests)
+    twice = sorted(run for run, n in counted.items() if n > 1)[:5]
+    if twice:
         raise pytest.UsageError(f"{where}: runs in more than one part: {', '.join(twice)}")
     if len(digests) != tree_runs:
         raise pytest.UsageError(

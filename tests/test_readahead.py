@@ -177,7 +177,9 @@ def test_the_ini_value_is_read(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ne2e_readahead = several\n")
     result = pytester.runpytest(*audit_args(EXAMPLES))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*e2e_readahead: 'several' is not a number of processes*"])
+    result.stderr.fnmatch_lines(
+        ["*e2e_readahead (in tox.ini): 'several' is not a number of processes*"]
+    )
 
 
 SIGINT_AFTER_TWO = """

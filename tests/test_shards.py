@@ -252,3 +252,13 @@ def test_digests_are_never_written_into_the_results_tree(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "is inside the results tree" in result.stderr.str()
     assert not (tree / "d.jsonl").exists()
+
+
+def test_a_run_in_two_parts_is_refused(pytester: pytest.Pytester) -> None:
+    _, files = _parts(pytester)
+    first = files[0].read_text().splitlines()
+    second = files[1].read_text().splitlines()
+    second[-1] = first[1]  # the same run in parts 1 and 2; the counts still add up
+    files[1].write_text("\n".join(second) + "\n")
+    run = json.loads(first[1])["run_id"]
+    assert f"runs in more than one part: {run}" in _merge_error(pytester, *files)
